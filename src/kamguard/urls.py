@@ -1,0 +1,17 @@
+from django.urls import include, path
+
+from kamguard.api import api
+
+urlpatterns = [
+    path("", include("kamguard.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("kamguard.accounts.urls")),
+    path("org/", include("kamguard.org.urls")),
+    path("audit/", include("kamguard.audit.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler400 = "kamguard.core.views.error_400"
+handler403 = "kamguard.core.views.error_403"
+handler404 = "kamguard.core.views.error_404"
+handler500 = "kamguard.core.views.error_500"
