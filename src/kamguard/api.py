@@ -1,8 +1,12 @@
 """Assembles the HTTP API: each app contributes its router under /api/v1/."""
 
+from kamguard.accounts.api import router as accounts_router
+from kamguard.audit.api import router as audit_router
 from kamguard.core.api import api
 from kamguard.org.api import router as org_router
 
 api.add_router("/org", org_router)
+api.add_router("/", accounts_router)
+api.add_router("/audit", audit_router)
 
 __all__ = ["api"]

@@ -26,7 +26,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG),
     NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT),
-    NavItem("imports", _("Import and export"), "org:import_export", Right.MANAGE_ORG),
+    NavItem("imports", _("Import and export"), "core:import_export", Right.MANAGE_ORG),
     NavItem("security", _("My account"), "accounts:security"),
 )
 

@@ -37,9 +37,12 @@ USER_FIELDS = (
 )
 
 
-def require_right(actor: User, right: Right) -> None:
-    """Refuse at once. The refusal is audited at the boundary (page or API), after this transaction rolls back."""
-    if not actor.has_right(right):
+def require_right(actor: User | None, right: Right) -> None:
+    """Refuse at once. The refusal is audited at the boundary (page or API), after this transaction rolls back.
+
+    `actor=None` is the system itself (the `kamguard` command run by an operator, migrations, the demo).
+    """
+    if actor is not None and not actor.has_right(right):
         raise PermissionRefused(extra={"right": str(right)})
 
 
@@ -68,7 +71,7 @@ def _rewrite_subtree_paths(department: Department, old_path: str) -> None:
 
 
 @transaction.atomic
-def department_create(*, actor: User, name: str, parent: Department | None = None, region: Region | None = None,
+def department_create(*, actor: User | None, name: str, parent: Department | None = None, region: Region | None = None,
                       head: User | None = None, external_id: str | None = None) -> Department:
     require_right(actor, Right.MANAGE_ORG)
     name = _clean_name(name, "name")
@@ -86,7 +89,7 @@ def department_create(*, actor: User, name: str, parent: Department | None = Non
 
 
 @transaction.atomic
-def department_update(*, actor: User, department: Department, reason: str = "", **fields: Any) -> Department:
+def department_update(*, actor: User | None, department: Department, reason: str = "", **fields: Any) -> Department:
     require_right(actor, Right.MANAGE_ORG)
     department = Department.objects.get(pk=department.pk)
     before = snapshot(department, DEPARTMENT_FIELDS)
@@ -127,7 +130,7 @@ def department_update(*, actor: User, department: Department, reason: str = "", 
 # ---------------------------------------------------------------- teams
 
 @transaction.atomic
-def team_create(*, actor: User, name: str, department: Department, leader: User | None = None,
+def team_create(*, actor: User | None, name: str, department: Department, leader: User | None = None,
                 region: Region | None = None, external_id: str | None = None) -> Team:
     require_right(actor, Right.MANAGE_ORG)
     name = _clean_name(name, "name")
@@ -143,7 +146,7 @@ def team_create(*, actor: User, name: str, department: Department, leader: User 
 
 
 @transaction.atomic
-def team_update(*, actor: User, team: Team, reason: str = "", **fields: Any) -> Team:
+def team_update(*, actor: User | None, team: Team, reason: str = "", **fields: Any) -> Team:
     require_right(actor, Right.MANAGE_ORG)
     team = Team.objects.get(pk=team.pk)
     unknown = set(fields) - set(TEAM_FIELDS)
@@ -176,7 +179,7 @@ REFERENCE_MODELS: dict[str, type[Industry] | type[Post] | type[Grade]] = {
 
 
 @transaction.atomic
-def reference_save(*, actor: User, kind: str, instance_id: int | None = None, **fields: Any) -> Industry | Post | Grade:
+def reference_save(*, actor: User | None, kind: str, instance_id: int | None = None, **fields: Any) -> Industry | Post | Grade:
     """Create or update an industry, post or grade."""
     require_right(actor, Right.MANAGE_ORG)
     model = REFERENCE_MODELS.get(kind)
@@ -326,13 +329,13 @@ def _parse_roles(roles: list[str] | set[str] | tuple[str, ...]) -> set[Role]:
 
 
 @transaction.atomic
-def user_update(*, actor: User, user: User, reason: str = "", **fields: Any) -> User:
+def user_update(*, actor: User | None, user: User, reason: str = "", **fields: Any) -> User:
     require_right(actor, Right.MANAGE_USERS)
     user = User.objects.select_for_update().get(pk=user.pk)
     unknown = set(fields) - set(USER_FIELDS)
     if unknown:
         raise ValidationFailed(field_errors={k: [_("Unknown field.")] for k in unknown})
-    if "is_active" in fields and fields["is_active"] is False and user.pk == actor.pk:
+    if "is_active" in fields and fields["is_active"] is False and actor is not None and user.pk == actor.pk:
         raise ValidationFailed(field_errors={"is_active": [_("You cannot deactivate yourself.")]})
     merged = {"department": user.department, "team": user.team, "hired_on": user.hired_on, "left_on": user.left_on}
     merged.update(fields)
@@ -353,16 +356,16 @@ def user_update(*, actor: User, user: User, reason: str = "", **fields: Any) -> 
 
 
 @transaction.atomic
-def user_set_roles(*, actor: User, user: User, roles: list[str] | set[str], valid_until: dt.datetime | None = None,
+def user_set_roles(*, actor: User | None, user: User, roles: list[str] | set[str], valid_until: dt.datetime | None = None,
                    reason: str = "") -> User:
     """Replace a person's roles. Incompatible pairs are refused; nobody changes their own roles."""
     require_right(actor, Right.MANAGE_USERS)
-    if user.pk == actor.pk:
+    if actor is not None and user.pk == actor.pk:
         raise PermissionRefused(_("You cannot change your own roles. Ask another administrator."),
                                 code="self_role_change")
     role_set = _parse_roles(roles)
     _check_role_conflicts(role_set)
-    if Role.ADMIN in role_set and not actor.has_role(Role.ADMIN):
+    if Role.ADMIN in role_set and actor is not None and not actor.has_role(Role.ADMIN):
         raise PermissionRefused(_("Only an administrator can grant the administrator role."))
     current = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
     wanted = {r.value for r in role_set}
@@ -389,7 +392,7 @@ def user_set_password(*, actor: User, user: User, password: str) -> None:
 
 
 @transaction.atomic
-def role_conflict_add(*, actor: User, role_a: str, role_b: str, reason: str) -> RoleConflict:
+def role_conflict_add(*, actor: User | None, role_a: str, role_b: str, reason: str) -> RoleConflict:
     require_right(actor, Right.MANAGE_ROLE_CONFLICTS)
     parsed = _parse_roles([role_a, role_b])
     if len(parsed) != 2:
@@ -413,7 +416,7 @@ def role_conflict_add(*, actor: User, role_a: str, role_b: str, reason: str) -> 
 
 
 @transaction.atomic
-def role_conflict_remove(*, actor: User, conflict_id: int, reason: str) -> None:
+def role_conflict_remove(*, actor: User | None, conflict_id: int, reason: str) -> None:
     require_right(actor, Right.MANAGE_ROLE_CONFLICTS)
     conflict = RoleConflict.objects.filter(pk=conflict_id).first()
     if conflict is None:
