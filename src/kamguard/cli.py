@@ -60,6 +60,38 @@ def _prepare_environment() -> None:
         parents=True, exist_ok=True)
 
 
+def _prepare_demo(rest: list[str]) -> list[str]:
+    """The demo works on a fresh database of its own: never the operator's main database.
+
+    `--database-url URL` names another one explicitly (e.g. PostgreSQL for a scaled benchmark demo).
+    Second factors are not required in the demo, so every printed login works at once.
+    """
+    url = ""
+    remaining: list[str] = []
+    iterator = iter(rest)
+    for arg in iterator:
+        if arg == "--database-url":
+            url = next(iterator, "")
+        elif arg.startswith("--database-url="):
+            url = arg.split("=", 1)[1]
+        else:
+            remaining.append(arg)
+    if not url:
+        from kamguard.settings.env import data_dir
+
+        directory = data_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        database = directory / "demo.sqlite3"
+        if "-h" not in remaining and "--help" not in remaining:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{database}"
+        remaining.append("--force")
+    os.environ["KAMGUARD_DATABASE_URL"] = url
+    os.environ.setdefault("KAMGUARD_TOTP_REQUIRED_ROLES", "")
+    return remaining
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help", "help"}:
@@ -87,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         command = COMMANDS[name][0]
     if name == "demo":
-        # The demo always works on its own fresh database unless one is named explicitly.
-        os.environ.setdefault("KAMGUARD_DEBUG", "false")
+        rest = _prepare_demo(rest)
     _prepare_environment()
     from django.core.management import execute_from_command_line
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kamguard.core.api import Page, ProblemDetail, keyset_page
 from kamguard.core.errors import PermissionRefused, ValidationFailed
@@ -299,7 +299,7 @@ def department_create(request: HttpRequest, payload: DepartmentIn) -> Any:
         actor=request.user, name=payload.name,  # type: ignore[arg-type]
         parent=_ref(Department, payload.parent_id, "parent_id"), region=_region(payload.region_code),
         head=_ref(User, payload.head_id, "head_id"), external_id=payload.external_id)
-    return 201, _department_out(department)
+    return Status(201, _department_out(department))
 
 
 @router.get("/departments/{department_id}", response={200: DepartmentOut, **ERRORS}, summary="One department")
@@ -347,7 +347,7 @@ def team_create(request: HttpRequest, payload: TeamIn) -> Any:
         department=_ref(Department, payload.department_id, "department_id"),
         leader=_ref(User, payload.leader_id, "leader_id"), region=_region(payload.region_code),
         external_id=payload.external_id)
-    return 201, _team_out(team)
+    return Status(201, _team_out(team))
 
 
 @router.get("/teams/{team_id}", response={200: TeamOut, **ERRORS}, summary="One team")
@@ -422,7 +422,7 @@ def reference_list(request: HttpRequest, kind: ReferenceKind) -> Any:
 @router.post("/reference/{kind}", response={201: ReferenceOut, **ERRORS}, summary="Add an industry, post or grade")
 def reference_create(request: HttpRequest, kind: ReferenceKind, payload: ReferenceIn) -> Any:
     item = services.reference_save(actor=request.user, kind=kind, **_reference_fields(kind, payload))  # type: ignore[arg-type]
-    return 201, _reference_out(item)
+    return Status(201, _reference_out(item))
 
 
 @router.put("/reference/{kind}/{item_id}", response={200: ReferenceOut, **ERRORS},
@@ -456,7 +456,8 @@ def user_create(request: HttpRequest, payload: PersonIn) -> Any:
         fields.pop("can_export", None)
     person = services.user_create(actor=request.user, username=username, full_name=full_name,  # type: ignore[arg-type]
                                   roles=roles, password=password, **fields)
-    return 201, _person_out(request.user, selectors.user_get(viewer=request.user, user_id=person.pk))  # type: ignore[arg-type]
+    viewer: User = request.user  # type: ignore[assignment]
+    return Status(201, _person_out(viewer, selectors.user_get(viewer=viewer, user_id=person.pk)))
 
 
 @router.get("/users/me", response={200: PersonOut, **ERRORS}, summary="The signed-in person")
@@ -530,12 +531,12 @@ def role_conflict_list(request: HttpRequest) -> Any:
 def role_conflict_add(request: HttpRequest, payload: RoleConflictIn) -> Any:
     c = services.role_conflict_add(actor=request.user, role_a=payload.role_a, role_b=payload.role_b,  # type: ignore[arg-type]
                                    reason=payload.reason)
-    return 201, RoleConflictOut(id=c.pk, role_a=c.role_a, role_b=c.role_b, reason=c.reason)
+    return Status(201, RoleConflictOut(id=c.pk, role_a=c.role_a, role_b=c.role_b, reason=c.reason))
 
 
 @router.delete("/role-conflicts/{conflict_id}", response={204: None, **ERRORS}, summary="Remove a declared pair")
 def role_conflict_remove(request: HttpRequest, conflict_id: int, payload: ReasonIn) -> Any:
     services.role_conflict_remove(actor=request.user, conflict_id=conflict_id, reason=payload.reason)  # type: ignore[arg-type]
-    return 204, None
+    return Status(204, None)
 
 
