@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +20,30 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Reads only: the application never updates or deletes audit events (the database refuses too)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events are append-only.")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events are append-only.")
+
+
+# The columns `AuditEvent.chain_content_of` reads: select exactly these to verify without building models.
+CHAIN_FIELDS = ("occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id", "object_label",
+                "changes", "reason", "ip_address", "user_agent", "channel")
+
+
 class AuditEvent(models.Model):
-    """One entry of the tamper-evident audit trail. Written only by kamguard.core.audit.audit_record."""
+    """One entry of the tamper-evident audit trail. Written only by kamguard.core.audit.audit_record.
+
+    Append-only three times over: `save` and `delete` refuse changes, the queryset refuses `update` and
+    `delete`, and database triggers (migration core 0003) refuse UPDATE and DELETE from any client.
+    """
 
     sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
     occurred_at = models.DateTimeField(_("time (UTC)"), db_index=True)
@@ -39,6 +62,8 @@ class AuditEvent(models.Model):
     previous_digest = models.CharField(max_length=64)
     digest = models.CharField(max_length=64)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
@@ -49,23 +74,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action}"
 
-    def chain_content(self) -> dict[str, Any]:
-        """The fields the digest covers, in a form that survives a round trip through the database."""
-        return {
-            "occurred_at": self.occurred_at.isoformat(),
-            "actor_id": self.actor_id,
-            "actor_label": self.actor_label,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "object_label": self.object_label,
-            "changes": self.changes,
-            "reason": self.reason,
-            "ip_address": self.ip_address,
-            "user_agent": self.user_agent,
-            "channel": self.channel,
-        }
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Audit events are append-only.")
@@ -73,6 +81,29 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("Audit events are append-only.")
+
+    @staticmethod
+    def chain_content_of(values: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields the digest covers, from a row of `CHAIN_FIELDS`, in a form that survives a round trip
+        through either database (aware UTC datetimes, JSON that both store the same way)."""
+        occurred_at = values["occurred_at"]
+        return {
+            "occurred_at": occurred_at.isoformat() if occurred_at is not None else None,
+            "actor_id": values["actor_id"],
+            "actor_label": values["actor_label"],
+            "action": values["action"],
+            "object_type": values["object_type"],
+            "object_id": values["object_id"],
+            "object_label": values["object_label"],
+            "changes": values["changes"],
+            "reason": values["reason"],
+            "ip_address": values["ip_address"],
+            "user_agent": values["user_agent"],
+            "channel": values["channel"],
+        }
+
+    def chain_content(self) -> dict[str, Any]:
+        return self.chain_content_of({name: getattr(self, name) for name in CHAIN_FIELDS})
 
 
 class PeriodicRun(models.Model):

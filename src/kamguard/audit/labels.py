@@ -1,0 +1,94 @@
+"""Human labels for what the trail stores as codes: actions, object types and field names.
+
+Unknown codes are shown raw, so a new action is never hidden, only unlabelled until added here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS: dict[str, Any] = {
+    # sign-in and sessions
+    "auth.login.succeeded": _("Signed in"),
+    "auth.login.failed": _("Sign-in failed"),
+    "auth.login.locked_out": _("Sign-in locked out"),
+    "auth.logout": _("Signed out"),
+    "auth.session.ended": _("Session ended"),
+    "auth.sessions_ended": _("All sessions ended"),
+    "auth.token.created": _("Access token created"),
+    "auth.token.revoked": _("Access token revoked"),
+    "auth.totp.enrolment_started": _("Second factor enrolment started"),
+    "auth.totp.enrolled": _("Second factor enrolled"),
+    "auth.totp.verified": _("Second factor verified"),
+    "auth.totp.reset": _("Second factor reset"),
+    # access
+    "permission.refused": _("Action refused (no right)"),
+    "pii.revealed": _("Personal data revealed"),
+    # organisation
+    "org.department.created": _("Department created"),
+    "org.department.updated": _("Department changed"),
+    "org.team.created": _("Team created"),
+    "org.team.updated": _("Team changed"),
+    "org.industry.created": _("Industry created"),
+    "org.industry.updated": _("Industry changed"),
+    "org.post.created": _("Post created"),
+    "org.post.updated": _("Post changed"),
+    "org.grade.created": _("Grade created"),
+    "org.grade.updated": _("Grade changed"),
+    "org.user.created": _("Person added"),
+    "org.user.updated": _("Person changed"),
+    "org.user.roles_changed": _("Roles changed"),
+    "org.user.password_set": _("Password set"),
+    "org.role_conflict.added": _("Incompatible roles declared"),
+    "org.role_conflict.removed": _("Incompatible roles removed"),
+    # the audit trail itself
+    "audit.events.exported": _("Audit trail exported"),
+    "audit.chain.verified": _("Audit chain verified"),
+}
+
+OBJECT_TYPE_LABELS: dict[str, Any] = {
+    "request": _("Request"),
+}
+
+
+def action_label(code: str) -> str:
+    label = ACTION_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """(prefix, label) pairs for the action filter: the known codes and their families."""
+    families = sorted({code.rsplit(".", 1)[0] + "." for code in ACTION_LABELS})
+    return [(f, f + "*") for f in families] + sorted(((c, str(v)) for c, v in ACTION_LABELS.items()),
+                                                     key=lambda pair: pair[0])
+
+
+def _model(object_type: str) -> Any:
+    if object_type.count(".") != 1:
+        return None
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def object_type_label(object_type: str) -> str:
+    if object_type in OBJECT_TYPE_LABELS:
+        return str(OBJECT_TYPE_LABELS[object_type])
+    model = _model(object_type)
+    return str(model._meta.verbose_name) if model is not None else object_type
+
+
+def field_label(object_type: str, name: str) -> str:
+    model = _model(object_type)
+    if model is None:
+        return name
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
