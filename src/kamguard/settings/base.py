@@ -139,6 +139,8 @@ AXES_COOLOFF_TIME = env_int("KAMGUARD_LOGIN_COOLOFF_MINUTES", 30) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kamguard.accounts.views.lockout_response"
+# The same client address as the audit trail (honours TRUST_X_FORWARDED_FOR behind a proxy).
+AXES_CLIENT_IP_CALLABLE = "kamguard.core.middleware.client_ip"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
