@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from kamguard.core import views
 
@@ -7,4 +7,5 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("io/", include("kamguard.core.io.urls")),
 ]

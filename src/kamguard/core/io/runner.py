@@ -101,12 +101,18 @@ def export_allowed(actor: User | None) -> bool:
     return actor is None or (actor.is_active and actor.can_export)
 
 
-def import_run(*, actor: User | None, kind: str, data: bytes, filename: str = "", file_format: str | None = None,
-               dry_run: bool = False, atomic: bool = False) -> ImportReport:
-    """Import `data` as `kind`. File-level problems raise (FileRejected, FileTooLarge); row problems are reported."""
+def import_authorise(actor: User | None, kind: str) -> Kind:
+    """The kind, if it exists (else UnknownKind) and the actor may import it (else PermissionRefused)."""
     spec = kind_get(kind)
     if not import_allowed(actor, spec):
         raise PermissionRefused(extra={"right": str(spec.import_right)})
+    return spec
+
+
+def import_run(*, actor: User | None, kind: str, data: bytes, filename: str = "", file_format: str | None = None,
+               dry_run: bool = False, atomic: bool = False) -> ImportReport:
+    """Import `data` as `kind`. File-level problems raise (FileRejected, FileTooLarge); row problems are reported."""
+    spec = import_authorise(actor, kind)
     size_check(len(data))
     fmt = format_infer(filename, file_format)
     table = table_read(data, fmt)
