@@ -19,15 +19,16 @@ class NavItem:
     label: Promise
     url_name: str
     right: Right | None = None
+    match: tuple[str, ...] = ()  # path prefixes that make this entry the current one
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", _("Dashboard"), "core:home"),
-    NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG),
-    NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG),
-    NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT),
-    NavItem("imports", _("Import and export"), "core:import_export", Right.MANAGE_ORG),
-    NavItem("security", _("My account"), "accounts:security"),
+    NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG, ("/org/people/", "/org/duties/")),
+    NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG, ("/org/",)),
+    NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
+    NavItem("imports", _("Import and export"), "core:import_export", Right.MANAGE_ORG, ("/io/",)),
+    NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),
 )
 
 
@@ -37,7 +38,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": []}
     rights = user.rights
     items = []
-    current = getattr(getattr(request, "resolver_match", None), "namespace", "")
+    active_key = "home" if request.path == "/" else ""
+    for item in NAV_ITEMS:  # the first entry whose prefix matches wins ("people" before "org")
+        if not active_key and any(request.path.startswith(prefix) for prefix in item.match):
+            active_key = item.key
     for item in NAV_ITEMS:
         if item.right is not None and item.right not in rights:
             continue
@@ -45,7 +49,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(item.url_name)
         except Exception:  # noqa: S112 - a page not installed yet is simply not offered
             continue
-        items.append({"key": item.key, "label": item.label, "url": url,
-                      "active": item.url_name.split(":")[0] == current and item.key != "home"
-                      or (item.key == "home" and request.path == url)})
+        items.append({"key": item.key, "label": item.label, "url": url, "active": item.key == active_key})
     return {"nav_items": items, "user_roles": sorted(r.value for r in user.roles)}

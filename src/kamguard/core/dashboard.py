@@ -53,8 +53,8 @@ def _my_section(user: User) -> Section:
     my_events = AuditEvent.objects.filter(actor=user, occurred_at__gte=since)
     section = Section("me", _("My account"))
     section.figures = [
-        Figure(_("Team"), user.team.name if user.team else _("none")),
-        Figure(_("Supervisor"), str(user.supervisor) if user.supervisor else _("none")),
+        Figure(_("Team"), user.team.name if user.team else _("none"), tone="text"),
+        Figure(_("Supervisor"), str(user.supervisor) if user.supervisor else _("none"), tone="text"),
         Figure(_("Sign-ins in the last 30 days"), my_events.filter(action="auth.login.succeeded").count()),
         Figure(_("Active sessions"), user.tracked_sessions.filter(ended_at__isnull=True).count()),
     ]
