@@ -1,0 +1,469 @@
+"""Duplicate check (查重): profiles, blocking keys, pair scoring, verdicts, an in-memory index, scan.
+
+How the Django layer uses this module
+-------------------------------------
+1. On every customer write: ``profile = customer_profile(record)``; replace the customer's rows in
+   the key table with ``blocking_keys(profile)`` (``key`` indexed, ``weight`` stored beside it).
+2. On a check: ``query = customer_profile(record_from_the_form)``; for each ``BlockingKey`` of the
+   query fetch at most ``PER_KEY_LIMIT + 1`` customer ids with that key (one indexed equality query,
+   or one ``UNION ALL`` of them); ignore keys that return more than ``PER_KEY_LIMIT`` ids (stop keys);
+   add up the weights per customer id and keep the ``CANDIDATE_LIMIT`` heaviest — exactly what
+   :meth:`CandidateIndex.candidates` does. Then load those customers, build their profiles, and call
+   :func:`rank_candidates` and :func:`verdict` (or :func:`dedupe_check` with any
+   :class:`CandidateSource`).
+3. ``kamguard dedupe scan``: :func:`dedupe_scan` over all profiles with the same index lookup.
+
+Thresholds (module constants, documented in docs/performance.md):
+``score ≥ DUPLICATE_THRESHOLD (0.90)`` → ``duplicate`` (blocked);
+``score ≥ POSSIBLE_THRESHOLD (0.60)`` → ``possible_duplicate`` (warned; proceeding needs a reason);
+otherwise ``unique``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal, Protocol
+
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz
+
+from kamguard.customers.domain.keys import company_mail_domain, normalise_phone, normalise_uscc
+from kamguard.customers.domain.normalise import (
+    NormalisedName,
+    english_key_tokens,
+    has_cjk,
+    normalise_company_name,
+    normalise_english_name,
+)
+from kamguard.customers.domain.regions import regions_conflict
+
+Verdict = Literal["duplicate", "possible_duplicate", "unique"]
+
+DUPLICATE_THRESHOLD = 0.90
+POSSIBLE_THRESHOLD = 0.60
+# Candidates below this score are not reported at all.
+REPORT_THRESHOLD = 0.40
+# Index lookup limits: ids read per key (more → the key is a stop key), candidates scored per query.
+PER_KEY_LIMIT = 2000
+CANDIDATE_LIMIT = 60
+# Bigram and skip-bigram keys taken from the start of the core, where the brand sits.
+MAX_BIGRAMS = 6
+MAX_SKIPGRAMS = 3
+MAX_ENGLISH_TOKENS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    """What the duplicate check knows of a customer (stored or entered). Raw, unnormalised values."""
+
+    external_id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    english_names: tuple[str, ...] = ()
+    uscc: str | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()  # e-mail addresses, or web sites / bare domains
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A record prepared for matching: normalised names and exact keys."""
+
+    external_id: str
+    display_name: str
+    names: tuple[NormalisedName, ...]  # Chinese (or mixed) names: the name first, then aliases
+    english: tuple[tuple[str, ...], ...]  # token tuples of English names and Latin-only aliases
+    uscc: str | None = None
+    phones: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingKey:
+    """One row of the key table: ``key`` is ``<kind>:<value>``; ``weight`` ranks candidates."""
+
+    key: str
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """How strongly a query matches one candidate: ``score`` in 0..1 and the reasons, strongest first."""
+
+    external_id: str
+    name: str
+    score: float
+    reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"external_id": self.external_id, "name": self.name, "score": round(self.score, 4),
+                "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The answer to one duplicate check: the verdict and the ranked candidates."""
+
+    verdict: Verdict
+    candidates: tuple[Match, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"verdict": self.verdict, "candidates": [match.as_dict() for match in self.candidates]}
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    """Customers linked by duplicate (or, if asked, possible duplicate) pairs, found by a scan."""
+
+    external_ids: tuple[str, ...]
+    pairs: tuple[tuple[str, str, float, tuple[str, ...]], ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "external_ids": list(self.external_ids),
+            "pairs": [{"first": a, "second": b, "score": round(s, 4), "reasons": list(r)}
+                      for a, b, s, r in self.pairs],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles and keys
+
+
+def customer_profile(record: CustomerRecord) -> Profile:
+    """Normalise every name and exact key of a record. Names without any CJK character (``Ping An
+    Bank``) are treated as English names, wherever they were entered."""
+    names: list[NormalisedName] = []
+    english: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for raw in (record.name, *record.aliases):
+        if not raw or not raw.strip():
+            continue
+        if has_cjk(raw):
+            normalised = normalise_company_name(raw)
+            if normalised.full and normalised.full not in seen:
+                seen.add(normalised.full)
+                names.append(normalised)
+        else:
+            tokens = normalise_english_name(raw)
+            if tokens and tokens not in english:
+                english.append(tokens)
+    for raw in record.english_names:
+        tokens = normalise_english_name(raw)
+        if tokens and tokens not in english:
+            english.append(tokens)
+    phones = frozenset(p for p in (normalise_phone(raw) for raw in record.phones) if p)
+    domains = frozenset(d for d in (company_mail_domain(raw) for raw in record.emails) if d)
+    return Profile(
+        external_id=record.external_id,
+        display_name=record.name,
+        names=tuple(names),
+        english=tuple(english),
+        uscc=normalise_uscc(record.uscc),
+        phones=phones,
+        domains=domains,
+    )
+
+
+@lru_cache(maxsize=65536)
+def pinyin_of(text: str) -> str:
+    """Toneless pinyin of a string, syllables joined (中科金财 → zhongkejincai); Latin kept."""
+    return "".join(lazy_pinyin(text))
+
+
+def _name_keys(name: NormalisedName) -> Iterator[BlockingKey]:
+    yield BlockingKey(f"n:{name.full}", 40)
+    core = name.core
+    yield BlockingKey(f"c:{core}", 20)
+    if has_cjk(core):
+        yield BlockingKey(f"y:{pinyin_of(core)}", 10)
+    if name.brand != core and len(name.brand) >= 2:
+        yield BlockingKey(f"c:{name.brand}", 8)
+    for start in range(min(len(core) - 1, MAX_BIGRAMS)):
+        yield BlockingKey(f"b:{core[start:start + 2]}", 4 if start == 0 else 3)
+    for start in range(min(len(core) - 2, MAX_SKIPGRAMS)):
+        yield BlockingKey(f"k:{core[start]}{core[start + 2]}", 2)
+
+
+def blocking_keys(profile: Profile) -> tuple[BlockingKey, ...]:
+    """The keys stored for a customer and looked up for a query (the same function for both).
+
+    ``u:`` USCC, ``t:`` phone, ``d:`` mail domain, ``n:`` normalised full name, ``c:`` core (and brand),
+    ``y:`` pinyin of the core, ``b:`` bigrams and ``k:`` skip-bigrams of the core's start,
+    ``E:`` whole English name, ``e:`` distinctive English tokens. Duplicates keep the largest weight.
+    A customer with one Chinese name, one English name, a USCC, a phone and a domain has about
+    20 keys (see docs/performance.md).
+    """
+    keys: dict[str, int] = {}
+
+    def add(key: BlockingKey) -> None:
+        if keys.get(key.key, -1) < key.weight:
+            keys[key.key] = key.weight
+
+    if profile.uscc:
+        add(BlockingKey(f"u:{profile.uscc}", 100))
+    for phone in sorted(profile.phones):
+        add(BlockingKey(f"t:{phone}", 30))
+    for domain in sorted(profile.domains):
+        add(BlockingKey(f"d:{domain}", 20))
+    for name in profile.names:
+        for key in _name_keys(name):
+            add(key)
+    for tokens in profile.english:
+        add(BlockingKey("E:" + " ".join(tokens), 30))
+        for token in english_key_tokens(tokens)[:MAX_ENGLISH_TOKENS]:
+            add(BlockingKey(f"e:{token}", 3))
+    return tuple(BlockingKey(key, weight) for key, weight in keys.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    position = 0
+    for char in short:
+        position = long.find(char, position) + 1
+        if position == 0:
+            return False
+    return True
+
+
+def _short_name_score(short: str, long: str) -> tuple[float, str] | None:
+    """平安银行 ⊂ 平安银行股份 (contained) or 中信特钢 ≺ 中信泰富特钢 (abbreviation, in order)."""
+    if len(short) < 2 or len(short) >= len(long):
+        return None
+    if short in long:
+        return 0.80 + 0.15 * len(short) / len(long), "short name contained"
+    if short[0] == long[0] and _is_subsequence(short, long):
+        return 0.68 + 0.20 * len(short) / len(long), "short name abbreviation"
+    return None
+
+
+def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[float, list[str]]:
+    """Similarity of two normalised Chinese names in 0..1 with its reasons (symmetric)."""
+    if first.full == second.full:
+        return 1.0, ["same normalised name"]
+    reasons: list[str] = []
+    if first.core == second.core:
+        score, reasons = 0.95, ["same core name"]
+    else:
+        score = fuzz.ratio(first.core, second.core) / 100.0
+        reason = "similar core name"
+        stems = fuzz.ratio(first.stem, second.stem) / 100.0
+        if stems > score:
+            score = stems
+        for a, b in ((first, second), (second, first)):
+            if len(a.core) > len(b.core):
+                continue
+            for long in {b.core, b.stem}:
+                found = _short_name_score(a.core, long)
+                if found and found[0] > score:
+                    score, reason = found
+            if a.stem != a.core and len(a.stem) < len(b.stem):
+                found = _short_name_score(a.stem, b.stem)
+                if found and found[0] > score:
+                    score, reason = found
+        if score < 0.88 and has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core):
+            score, reason = 0.88, "same pronunciation"
+        reasons.append(reason)
+    first_region, second_region = first.region_info, second.region_info
+    if regions_conflict(first_region, second_region):
+        score -= 0.15
+        reasons.append("different region")
+    elif first_region is not None and second_region is not None:
+        score += 0.02
+        reasons.append("same region")
+    if first.is_branch != second.is_branch:
+        score -= 0.10
+        reasons.append("branch vs head office")
+    elif first.is_branch and first.branch != second.branch:
+        score -= 0.15
+        reasons.append("different branches")
+    return min(max(score, 0.0), 1.0), reasons
+
+
+def english_similarity(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[float, list[str]]:
+    """Similarity of two English names given as token tuples (see ``normalise_english_name``)."""
+    if first == second:
+        return 0.95, ["same English name"]
+    ratio = fuzz.token_sort_ratio(" ".join(first), " ".join(second)) / 100.0
+    return 0.9 * ratio, ["similar English name"]
+
+
+def score(query: Profile, candidate: Profile) -> Match:
+    """Score one candidate against a query: 0..1 with reasons. Symmetric up to the display fields.
+
+    * same valid USCC → 1.0; two different valid USCCs cap the score at 0.60 (different legal entities,
+      at most a possible duplicate, e.g. a branch),
+    * the best name similarity over all Chinese name pairs and all English name pairs,
+    * a shared phone or company mail domain adds evidence (0.70 / 0.65 on its own, +0.10 / +0.05 on a
+      name match of at least 0.60).
+    """
+    best = 0.0
+    reasons: list[str] = []
+    for a in query.names:
+        for b in candidate.names:
+            value, why = name_similarity(a, b)
+            if value > best:
+                best, reasons = value, why
+    for tokens_a in query.english:
+        for tokens_b in candidate.english:
+            value, why = english_similarity(tokens_a, tokens_b)
+            if value > best:
+                best, reasons = value, why
+    if query.phones & candidate.phones:
+        best = min(1.0, best + 0.10) if best >= POSSIBLE_THRESHOLD else max(best, 0.70)
+        reasons.insert(0, "same phone")
+    if query.domains & candidate.domains:
+        best = min(1.0, best + 0.05) if best >= POSSIBLE_THRESHOLD else max(best, 0.65)
+        reasons.insert(0, "same mail domain")
+    if query.uscc and candidate.uscc:
+        if query.uscc == candidate.uscc:
+            best = 1.0
+            reasons.insert(0, "same USCC")
+        else:
+            best = min(best, 0.60)
+            reasons.append("different USCC")
+    return Match(external_id=candidate.external_id, name=candidate.display_name, score=best,
+                 reasons=tuple(reasons))
+
+
+def verdict(matches: Sequence[Match]) -> Verdict:
+    """``duplicate`` if any match reaches DUPLICATE_THRESHOLD, ``possible_duplicate`` if any reaches
+    POSSIBLE_THRESHOLD, otherwise ``unique``."""
+    top = max((match.score for match in matches), default=0.0)
+    if top >= DUPLICATE_THRESHOLD:
+        return "duplicate"
+    if top >= POSSIBLE_THRESHOLD:
+        return "possible_duplicate"
+    return "unique"
+
+
+def rank_candidates(query: Profile, candidates: Iterable[Profile], *, limit: int = 10,
+                    minimum: float = REPORT_THRESHOLD) -> tuple[Match, ...]:
+    """Score candidates, best first (ties by external id), dropping those below ``minimum``."""
+    matches = [score(query, candidate) for candidate in candidates
+               if candidate.external_id != query.external_id or not query.external_id]
+    matches = [match for match in matches if match.score >= minimum]
+    matches.sort(key=lambda match: (-match.score, match.external_id))
+    return tuple(matches[:limit])
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate lookup
+
+
+class CandidateSource(Protocol):
+    """Anything that returns candidate profiles for a query: the in-memory index or the database."""
+
+    def candidate_profiles(self, query: Profile) -> list[Profile]: ...
+
+
+class CandidateIndex:
+    """In-memory key table: blocking key → customer ids, with the same lookup rules as the database."""
+
+    def __init__(self, *, per_key_limit: int = PER_KEY_LIMIT, candidate_limit: int = CANDIDATE_LIMIT) -> None:
+        self.per_key_limit = per_key_limit
+        self.candidate_limit = candidate_limit
+        self._postings: dict[str, list[str]] = defaultdict(list)
+        self._profiles: dict[str, Profile] = {}
+        self._keys: dict[str, tuple[BlockingKey, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def add(self, profile: Profile) -> None:
+        """Index a profile (replacing an earlier one with the same external id)."""
+        if profile.external_id in self._profiles:
+            self.remove(profile.external_id)
+        keys = blocking_keys(profile)
+        self._profiles[profile.external_id] = profile
+        self._keys[profile.external_id] = keys
+        for key in keys:
+            self._postings[key.key].append(profile.external_id)
+
+    def remove(self, external_id: str) -> None:
+        for key in self._keys.pop(external_id, ()):
+            postings = self._postings[key.key]
+            postings.remove(external_id)
+            if not postings:
+                del self._postings[key.key]
+        self._profiles.pop(external_id, None)
+
+    def profile(self, external_id: str) -> Profile:
+        return self._profiles[external_id]
+
+    def profiles(self) -> Iterator[Profile]:
+        return iter(self._profiles.values())
+
+    def posting_sizes(self) -> dict[str, int]:
+        """Number of ids per key (for index-size statistics)."""
+        return {key: len(ids) for key, ids in self._postings.items()}
+
+    def candidates(self, query: Profile) -> list[tuple[str, int]]:
+        """Candidate ids with their summed key weights, heaviest first (at most ``candidate_limit``).
+
+        Keys with more than ``per_key_limit`` ids are skipped as stop keys, as the database lookup
+        (``LIMIT per_key_limit + 1``) will do.
+        """
+        weights: dict[str, int] = defaultdict(int)
+        for key in blocking_keys(query):
+            ids = self._postings.get(key.key)
+            if not ids or len(ids) > self.per_key_limit:
+                continue
+            for external_id in ids:
+                weights[external_id] += key.weight
+        if query.external_id:
+            weights.pop(query.external_id, None)
+        ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[: self.candidate_limit]
+
+    def candidate_profiles(self, query: Profile) -> list[Profile]:
+        return [self._profiles[external_id] for external_id, _ in self.candidates(query)]
+
+
+def dedupe_check(query: Profile, source: CandidateSource, *, limit: int = 10) -> CheckResult:
+    """The full duplicate check for one entered customer: lookup, scoring, ranking, verdict."""
+    matches = rank_candidates(query, source.candidate_profiles(query), limit=limit)
+    return CheckResult(verdict=verdict(matches), candidates=matches)
+
+
+def dedupe_scan(index: CandidateIndex, *, include_possible: bool = False) -> list[DuplicateGroup]:
+    """Duplicate groups across all indexed customers: pairs at or above the duplicate threshold (or the
+    possible threshold with ``include_possible``) joined transitively; largest groups first."""
+    threshold = POSSIBLE_THRESHOLD if include_possible else DUPLICATE_THRESHOLD
+    parent: dict[str, str] = {}
+
+    def find(item: str) -> str:
+        parent.setdefault(item, item)
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    pairs: list[tuple[str, str, float, tuple[str, ...]]] = []
+    seen: set[tuple[str, str]] = set()
+    for profile in index.profiles():
+        for candidate in index.candidate_profiles(profile):
+            pair = (min(profile.external_id, candidate.external_id), max(profile.external_id, candidate.external_id))
+            if pair in seen:
+                continue  # each pair once, whichever side found it
+            seen.add(pair)
+            match = score(profile, candidate)
+            if match.score >= threshold:
+                pairs.append((profile.external_id, candidate.external_id, match.score, match.reasons))
+                parent[find(profile.external_id)] = find(candidate.external_id)
+    members: dict[str, list[str]] = defaultdict(list)
+    for item in list(parent):
+        members[find(item)].append(item)
+    pairs_by_root: dict[str, list[tuple[str, str, float, tuple[str, ...]]]] = defaultdict(list)
+    for pair_found in pairs:
+        pairs_by_root[find(pair_found[0])].append(pair_found)
+    groups = [DuplicateGroup(external_ids=tuple(sorted(ids)), pairs=tuple(pairs_by_root[root]))
+              for root, ids in members.items()]
+    groups.sort(key=lambda group: (-len(group.external_ids), group.external_ids))
+    return groups

@@ -1,0 +1,294 @@
+"""Normalisation of Chinese (and English) company names for the duplicate check.
+
+``normalise_company_name("深圳市平安銀行（北京）股份有限公司北京分公司")`` folds widths (NFKC),
+converts traditional to simplified characters (opencc ``t2s``), drops punctuation and spaces, and
+splits the name into parts:
+
+* ``region``   — a region in brackets or at the start (北京, 深圳市, （北京）, (北京)),
+* ``legal_form`` — 股份有限公司, 有限责任公司, 有限公司, 公司, 合伙企业 …,
+* ``branch``   — the branch descriptor (北京分公司, 上海办事处) and ``is_branch``,
+* ``generic``  — secondary words kept apart for scoring (集团, 控股, 科技, 股份 …),
+* ``core``     — what is left: the distinctive part used for matching (平安银行),
+* ``brand``    — the core with trailing industry words removed (路畅机电设备 → 路畅).
+
+Stripping never leaves a core shorter than two characters or made only of industry words:
+重庆水务集团股份有限公司 keeps 重庆水务 as its core, not 水务.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+
+import opencc
+from pypinyin import lazy_pinyin
+
+from kamguard.customers.domain.regions import Region, match_region_prefix, region_of, regions_by_name
+
+# Legal-form suffixes, stripped from the end, longest first.
+LEGAL_FORMS: tuple[str, ...] = tuple(sorted({
+    "股份有限公司", "有限责任公司", "股份合作公司", "股份公司", "有限公司", "总公司", "公司",
+    "普通合伙企业", "有限合伙企业", "特殊普通合伙", "普通合伙", "有限合伙", "合伙企业",
+    "个人独资企业", "独资企业", "个体工商户",
+    "有限會社", "株式会社",
+}, key=len, reverse=True))
+
+# Business-form words for small firms, treated like legal forms (商行 in 丹妮贸易商行).
+SHOP_FORMS: tuple[str, ...] = tuple(sorted({
+    "商行", "经营部", "门市部", "经销部", "商店", "工作室", "生活馆", "专卖店", "门市", "网店", "淘宝店",
+}, key=len, reverse=True))
+
+# Branch descriptors: the words that end a branch's name.
+BRANCH_WORDS: tuple[str, ...] = tuple(sorted({
+    "分公司", "办事处", "代表处", "分行", "支行", "营业部", "分店", "分厂", "分部", "分所", "分中心",
+    "分院", "分社",
+}, key=len, reverse=True))
+
+# Secondary "generic" words: removed from the end of the core, kept apart and scored lightly.
+GENERIC_WORDS: tuple[str, ...] = tuple(sorted({
+    "集团", "控股", "科技", "股份", "实业", "发展", "国际", "投资控股", "中国",
+}, key=len, reverse=True))
+
+# Industry words: removed from the end of the core to form the brand (路畅机电设备 → 路畅).
+INDUSTRY_WORDS: tuple[str, ...] = tuple(sorted({
+    "银行", "保险", "财产保险", "人寿保险", "证券", "信托", "基金", "期货", "金融", "金融服务", "融资租赁",
+    "租赁", "担保", "小额贷款", "资产管理", "投资管理", "投资", "资本", "财务",
+    "技术", "技术服务", "信息", "信息技术", "信息科技", "网络", "网络科技", "软件", "数据", "智能", "电子",
+    "电子科技", "电子商务", "通信", "通讯", "光电", "电器", "电气", "电力", "电气设备", "机电", "机电设备",
+    "设备", "设备制造", "机械", "精密", "精密工业", "工业", "制造", "仪器", "仪表", "自动化", "新材料",
+    "材料", "化工", "化学", "塑料", "塑料制品", "塑胶", "制品", "橡胶", "玻璃", "陶瓷", "纸业", "造纸",
+    "包装", "印刷", "纺织", "服装", "服饰", "鞋业", "皮革", "家具", "家居", "建材", "防水材料",
+    "钢铁", "特钢", "金属", "有色", "矿业", "煤业", "煤电", "能源", "新能源", "环境", "环保",
+    "环保科技", "环境工程", "水务", "燃气", "石油", "石化", "电池",
+    "医药", "药业", "制药", "生物", "生物科技", "医疗", "医疗器械", "医疗用品", "器械", "健康", "卫生",
+    "食品", "饮料", "酒业", "农业", "牧业", "渔业", "林业", "种业", "农产品", "园林", "绿化", "园林景观",
+    "景观设计", "景观", "苗圃", "日化", "日化用品", "用品", "副食",
+    "建设", "建筑", "建工", "工程", "工程建设", "工程管理", "安装", "安装工程", "装饰", "装饰工程",
+    "装修", "设计", "房地产", "房地产开发", "房地产营销策划", "地产", "置业", "物业", "物业管理", "开发",
+    "物流", "运输", "供应链", "货运", "快递", "航运", "港口", "汽车", "汽车销售", "汽配", "汽车配件",
+    "贸易", "商贸", "经贸", "外贸", "进出口", "国际贸易", "商务", "销售", "营销", "营销策划", "策划",
+    "文化", "文化传播", "文化传媒", "传媒", "传播", "广告", "影视", "娱乐", "体育", "旅游", "酒店",
+    "餐饮", "管理", "企业管理", "管理咨询", "企业管理咨询", "咨询", "教育", "教育咨询", "培训",
+    "服务", "劳务", "人力资源", "家政", "保洁", "清洗", "外墙清洗", "项目", "书店", "超市", "商场",
+    "空调", "管业", "照明", "电缆", "线缆", "光伏", "半导体", "微电子", "集成电路", "重工", "机床",
+    "企业", "产业", "控股集团", "电子设备", "网安", "互联网", "科学", "综合", "顾问", "纺织品", "珠宝",
+    "文具", "展览", "百货", "配件", "部件", "装备", "物资", "石材", "电梯", "铁塔", "水泥", "灯饰", "时装",
+    "生态", "数控", "复合", "乐器", "游乐场", "网店", "淘宝店", "加工", "制作", "创意", "修理", "劳务派遣",
+    "派遣", "木业", "化妆品", "轮胎", "摩托车", "调味品", "家纺", "定制", "种植", "疏通", "管道", "系统",
+    "音乐", "室内", "汽车用品", "模具", "支架", "资产", "水果", "艺术", "书", "动物", "农家", "保洁服务",
+    "店", "行", "场", "厂", "坊", "摊", "加工坊", "种植场",
+}, key=len, reverse=True))
+
+# Stock-exchange markers on A-share short names (*ST乐通, 万科A) are not part of any name.
+_STOCK_MARKERS = re.compile(
+    r"^(?:\*?s?\*?st|xd|xr|dr)(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])-?(?:[ab]|u|w|uw|wd)$"
+)
+_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,3}?(?:镇|乡|街道)(?=[\u4e00-\u9fff]{2})")
+_BRACKETS = re.compile(r"[(\[{【〔〖《<]([^()\[\]{}【】〔〕〖〗《》<>]*)[)\]}】〕〗》>]")
+_KEEP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@cache
+def _converter() -> opencc.OpenCC:
+    """The traditional → simplified converter, created once (loading its dictionaries is slow)."""
+    return opencc.OpenCC("t2s")
+
+
+def fold_text(text: str) -> str:
+    """NFKC width folding, traditional → simplified, lower case; brackets and punctuation kept."""
+    folded = unicodedata.normalize("NFKC", text).strip().lower()
+    folded = folded.replace("\u3000", " ")
+    return str(_converter().convert(folded)) if _CJK.search(folded) else folded
+
+
+def strip_punctuation(text: str) -> str:
+    """Keep only letters, digits and CJK characters."""
+    return _KEEP.sub("", text)
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedName:
+    """The parts of one company name after normalisation; see the module docstring."""
+
+    original: str
+    full: str  # folded, no punctuation or brackets: the exact "normalised name" key
+    stem: str  # full without legal form, branch, generic words and bracketed region; leading region kept
+    core: str  # stem without its leading region(s)
+    brand: str  # core without trailing industry words
+    region: str | None = None  # canonical short form, e.g. 北京
+    legal_form: str | None = None
+    is_branch: bool = False
+    branch: str | None = None  # e.g. 北京分公司
+    generic: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def region_info(self) -> Region | None:
+        return region_of(self.region) if self.region else None
+
+
+def _strip_suffix(text: str, words: tuple[str, ...], minimum: int = 2) -> tuple[str, str | None]:
+    for word in words:
+        if text.endswith(word) and len(text) - len(word) >= minimum:
+            return text[: -len(word)], word
+    return text, None
+
+
+def _only_industry(text: str) -> bool:
+    """True when ``text`` is made only of industry and generic words (水务, 科技发展)."""
+    rest = text
+    while rest:
+        rest, word = _strip_suffix(rest, INDUSTRY_WORDS + GENERIC_WORDS, minimum=0)
+        if word is None:
+            return False
+    return True
+
+
+def _split_branch(text: str) -> tuple[str, str | None]:
+    """Split ``XX有限公司北京分公司`` into (``XX有限公司``, ``北京分公司``)."""
+    for word in BRANCH_WORDS:
+        if text.endswith(word) and len(text) > len(word) + 1:
+            head = text[: -len(word)]
+            # The branch descriptor starts after the last legal form in the head, if any.
+            cut = -1
+            for form in LEGAL_FORMS:
+                position = head.rfind(form)
+                if position > 0:
+                    cut = max(cut, position + len(form))
+            if cut > 0 and cut < len(text):
+                return text[:cut], text[cut:]
+            # No legal form: drop a trailing region before the branch word (平安北京办事处).
+            for length in range(min(len(head) - 2, 9), 1, -1):
+                tail = head[-length:]
+                if region_of(tail) is not None:
+                    return head[:-length], tail + word
+            return head, word
+    return text, None
+
+
+def normalise_company_name(name: str) -> NormalisedName:
+    """Normalise one company name; pure and idempotent on ``full`` and ``core``."""
+    folded = fold_text(name)
+    folded = _STOCK_MARKERS.sub("", folded)
+    region: str | None = None
+    generic: list[str] = []
+    legal_form: str | None = None
+
+    # Bracketed parts: a region or a legal/generic word is lifted out, anything else is kept inline.
+    def bracket(match: re.Match[str]) -> str:
+        nonlocal region, legal_form
+        inner = strip_punctuation(match.group(1))
+        if not inner:
+            return ""
+        found = region_of(inner)
+        if found is not None or inner == "中国":
+            region = region or (found.short if found else inner)
+            return ""
+        if inner in GENERIC_WORDS:
+            generic.append(inner)
+            return ""
+        if inner in LEGAL_FORMS:
+            legal_form = legal_form or inner
+            return ""
+        return inner
+
+    without_brackets = _BRACKETS.sub(bracket, folded)
+    full = strip_punctuation(_BRACKETS.sub(lambda m: m.group(1), folded))
+    text = strip_punctuation(without_brackets)
+
+    text, branch = _split_branch(text)
+    # Legal forms, shop forms and generic words, repeatedly, from the end.
+    while True:
+        text, form = _strip_suffix(text, LEGAL_FORMS + SHOP_FORMS)
+        if form is not None:
+            legal_form = legal_form or form
+            continue
+        candidate, word = _strip_suffix(text, GENERIC_WORDS)
+        if word is not None and not _only_industry(candidate):
+            generic.append(word)
+            text = candidate
+            continue
+        break
+    stem = text
+
+    # Leading regions (广东省深圳市XX → XX), unless that leaves nothing distinctive.
+    core = stem
+    while True:
+        prefix = match_region_prefix(core)
+        if prefix is None:
+            break
+        rest = core[len(prefix):]
+        if len(rest) < 2 or _only_industry(rest):
+            break
+        found = region_of(prefix)
+        if region is None and found is not None:
+            region = found.short
+        core = rest
+
+    # A region between the core and the legal form (新月能源石家庄公司 → 新月能源, 石家庄).
+    for length in range(min(len(core) - 2, 9), 1, -1):
+        found = region_of(core[-length:])
+        if found is not None and not _only_industry(core[:-length]):
+            region = region or found.short
+            core = core[:-length]
+            break
+    town = _TOWN.match(core) if region is not None else None
+    brand = core[town.end():] if town is not None else core
+    while True:
+        shorter, word = _strip_suffix(brand, INDUSTRY_WORDS + GENERIC_WORDS)
+        if word is None or region_of(shorter) is not None:
+            break
+        brand = shorter
+
+    return NormalisedName(
+        original=name,
+        full=full,
+        stem=stem,
+        core=core,
+        brand=brand,
+        region=region,
+        legal_form=legal_form,
+        is_branch=branch is not None,
+        branch=branch,
+        generic=tuple(generic),
+    )
+
+
+_EN_LEGAL = frozenset({
+    "co", "company", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "plc", "llc", "gmbh",
+    "sa", "ag", "the", "and", "of", "stock", "share", "shares", "joint", "jsc", "lp", "llp", "pte", "bhd",
+})
+_EN_GENERIC = frozenset({
+    "group", "holding", "holdings", "technology", "technologies", "tech", "china", "chinese", "international",
+    "industry", "industries", "industrial", "development", "science", "sci", "hi", "high", "new",
+})
+
+
+def normalise_english_name(name: str) -> tuple[str, ...]:
+    """Distinctive lower-case tokens of an English company name, legal words removed, in order.
+
+    ``"Ping An Bank Co., Ltd."`` → ``("ping", "an", "bank")``.
+    """
+    folded = unicodedata.normalize("NFKC", name).lower().replace("&", " and ")
+    tokens = re.split(r"[^0-9a-z]+", folded)
+    return tuple(token for token in tokens if token and token not in _EN_LEGAL)
+
+
+def english_key_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The tokens worth indexing: not generic words, not region names in pinyin, at least 3 letters."""
+    return tuple(
+        token for token in tokens
+        if token not in _EN_GENERIC and token not in _pinyin_regions() and len(token) >= 3
+    )
+
+
+@cache
+def _pinyin_regions() -> frozenset[str]:
+    names = {region.short for region in regions_by_name().values() if region.level != "district"}
+    return frozenset("".join(lazy_pinyin(name)) for name in names)
