@@ -98,15 +98,20 @@ def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD) -> BuiltWorld
 
 
 def _references_build(plan: WorldPlan) -> dict[tuple[str, str], Industry | Post | Grade]:
-    """Posts, grades and industries. Entries that exist already (same code or name) are reused, not changed."""
+    """Posts, grades and industries. Entries that exist already (same code, name or rank) are reused, not changed."""
+    existing: dict[tuple[str, str, object], Industry | Post | Grade] = {}
+    for kind, model in REFERENCE_MODELS.items():
+        for instance in model.objects.all():
+            existing[(kind, "code", instance.code)] = instance
+            existing[(kind, "name", instance.name)] = instance
+            if isinstance(instance, Grade):
+                existing[(kind, "rank", instance.rank)] = instance
     result: dict[tuple[str, str], Industry | Post | Grade] = {}
     for reference in plan.references:
-        model = REFERENCE_MODELS[reference.kind]
-        existing = (model.objects.filter(code=reference.code).first()
-                    or model.objects.filter(name=reference.fields["name"]).first())
-        if existing is None and reference.kind == "grade":
-            existing = Grade.objects.filter(rank=reference.fields["rank"]).first()
-        result[(reference.kind, reference.code)] = existing or services.reference_save(
+        found = (existing.get((reference.kind, "code", reference.code))
+                 or existing.get((reference.kind, "name", reference.fields["name"]))
+                 or existing.get((reference.kind, "rank", reference.fields.get("rank"))))
+        result[(reference.kind, reference.code)] = found or services.reference_save(
             actor=None, kind=reference.kind, code=reference.code, **reference.fields)
     return result
 

@@ -17,6 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 MAX_SCALE = 1000
+LOGIN_ORDER = {label: index for index, label in enumerate(
+    ["administrator", "internal auditor", "HR", "finance", "sales director", "supervisor"])}
 
 
 class Command(BaseCommand):
@@ -91,7 +93,9 @@ class Command(BaseCommand):
 
     def _write_logins(self, world: Any, password: str) -> None:
         rows = [("username", "name", "role", "team", "password")]
-        shown = [p for p in world.plan.people if not p.is_bulk]
+        # The people with the widest view first, then the sales line from the top down, team by team.
+        shown = sorted((p for p in world.plan.people if not p.is_bulk),
+                       key=lambda p: LOGIN_ORDER.get(p.label, len(LOGIN_ORDER)))
         for person in shown:
             label = person.label
             rows.append((person.username, person.full_name, label, world.team_name(person) or
