@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kamguard.accounts import selectors, services
 from kamguard.accounts.models import AccessToken, UserSession
@@ -103,13 +103,13 @@ def token_create(request: HttpRequest, payload: TokenIn) -> Any:
                                 code="token_cannot_create_token")
     token, secret = services.token_create(actor=_user(request), name=payload.name, scopes=list(payload.scopes),
                                           expires_in_days=payload.expires_in_days)
-    return 201, TokenCreatedOut(**TokenOut.from_model(token).model_dump(), secret=secret)
+    return Status(201, TokenCreatedOut(**TokenOut.from_model(token).model_dump(), secret=secret))
 
 
 @router.delete("/tokens/{token_id}", response={204: None, **ERRORS}, summary="Revoke an access token")
 def token_revoke(request: HttpRequest, token_id: int) -> Any:
     services.token_revoke(actor=_user(request), token_id=token_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/sessions", response={200: Page[SessionOut], **ERRORS},
