@@ -15,12 +15,10 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from kamguard.accounts.middleware import SESSION_LAST_SEEN, SESSION_LOGIN_AT, SESSION_TOTP_VERIFIED
 from kamguard.accounts.models import UserSession
 from kamguard.core.audit import audit_record
 from kamguard.core.middleware import client_ip
-
-SESSION_LOGIN_AT = "kg_login_at"
-SESSION_LAST_SEEN = "kg_last_seen"
 
 
 @receiver(user_logged_in, dispatch_uid="kamguard.accounts.login")
@@ -40,7 +38,7 @@ def _on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
                       "end_reason": ""},
         )
         audit_record(actor=user, action="auth.login.succeeded", obj=user,
-                     reason="password and second factor" if request.session.get("kg_totp_verified") else "password")
+                     reason="password and second factor" if request.session.get(SESSION_TOTP_VERIFIED) else "password")
 
 
 @receiver(user_logged_out, dispatch_uid="kamguard.accounts.logout")

@@ -8,10 +8,11 @@ import pyotp
 import pytest
 from django.test import Client
 
-from conftest import PASSWORD
 from kamguard.accounts import services
 from kamguard.accounts.models import TOTPDevice
 from kamguard.core.models import AuditEvent
+
+PASSWORD = "Correct-Horse-42"  # the personas' password, as in the root conftest.py
 
 
 def sign_in(client: Client, username: str, password: str = PASSWORD, **extra: object):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from django.test import Client
 
 from kamguard.accounts import services
 from kamguard.accounts.models import UserSession
-from kamguard.accounts.tests.conftest import actions, sign_in
+from kamguard.accounts.tests.conftest import actions
 
 
 def _age_session(client: Client, *, idle: float = 0, since_login: float = 0) -> None:

@@ -9,13 +9,11 @@ import pyotp
 import pytest
 from django.test import Client
 
-from conftest import PASSWORD
 from kamguard.accounts import services
 from kamguard.accounts.domain import totp
 from kamguard.accounts.models import TOTPDevice, UserSession
-from kamguard.accounts.tests.conftest import actions, bearer, code_now, enrol, sign_in
+from kamguard.accounts.tests.conftest import PASSWORD, actions, bearer, code_now, enrol, sign_in
 from kamguard.core.errors import ValidationFailed
-
 
 # ---------------------------------------------------------------- the pure core
 
