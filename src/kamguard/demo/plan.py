@@ -197,7 +197,8 @@ def plan_world(*, seed: int = 42, scale: int = 1, as_of: dt.date, company_name: 
             team_specs.append((region_key, city, counts[city], True))
 
     city_codes = {city: code for _, _, _, cities in REGIONS for city, code in cities}
-    for index, (region_key, city, number, is_bulk) in enumerate(team_specs):
+
+    def plan_team(index: int, region_key: str, city: str, number: int, is_bulk: bool) -> None:
         team_key = f"team-{index + 1}"
         region_code = city_codes[city]
         supervisor_key = plan.department_heads[region_key]
@@ -212,6 +213,11 @@ def plan_world(*, seed: int = 42, scale: int = 1, as_of: dt.date, company_name: 
         add(f"{team_key}-specialist", "specialist", ("specialist",), region_key, "KAS", rng.choice(("P1", "P2")),
             region_code, leader.key, hired(0.1, 5), team=team_key, is_bulk=is_bulk)
 
+    # The scale-1 world is drawn completely before any bulk team, so its people are the same at every scale.
+    for index, (region_key, city, number, is_bulk) in enumerate(team_specs):
+        if not is_bulk:
+            plan_team(index, region_key, city, number, is_bulk)
+
     _plan_history(plan, rng, as_of, people)
 
     # The functional departments, each with its one person reporting to nobody in sales.
@@ -219,6 +225,10 @@ def plan_world(*, seed: int = 42, scale: int = 1, as_of: dt.date, company_name: 
         plan.departments.append(DepartmentPlan(key, department_name, "company", None))
         person = add(key, label, (role,), key, post, grade, None, None, hired(2, 9), can_export=role == "admin")
         plan.department_heads[key] = person.key
+
+    for index, (region_key, city, number, is_bulk) in enumerate(team_specs):
+        if is_bulk:
+            plan_team(index, region_key, city, number, is_bulk)
     return plan
 
 

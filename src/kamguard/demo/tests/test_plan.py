@@ -127,3 +127,10 @@ def test_hiring_dates_spread_over_years_and_leavers_left_after_joining() -> None
     leavers = [p for p in plan.people if p.left_on]
     assert len(leavers) == 2
     assert all(p.hired_on < p.left_on <= AS_OF for p in leavers)
+
+
+def test_the_scale_1_people_are_the_same_at_every_scale() -> None:
+    small = plan_world(seed=42, as_of=AS_OF)
+    large = plan_world(seed=42, scale=4, as_of=AS_OF)
+    assert [p for p in large.people if not p.is_bulk] == small.people
+    assert [t for t in large.teams if not t.is_bulk] == small.teams
