@@ -10,7 +10,7 @@ from kamguard.core.io.formats import FileRejected, FileTooLarge, Format
 from kamguard.core.io.forms import ImportForm
 from kamguard.core.io.registry import kind_list
 from kamguard.core.io.runner import export_allowed, export_run, import_allowed, import_run, size_check
-from kamguard.core.pages import form_apply_error, page_view
+from kamguard.core.pages import page_view
 from kamguard.org.domain.roles import Right
 from kamguard.org.models import User
 
@@ -39,7 +39,7 @@ def import_export(request: HttpRequest) -> HttpResponse:
                                     filename=upload.name or "", file_format=form.cleaned_data["file_format"] or None,
                                     dry_run=form.cleaned_data["dry_run"], atomic=form.cleaned_data["atomic"])
             except (FileRejected, FileTooLarge) as exc:
-                form_apply_error(form, exc)
+                form.add_error(None, str(exc.message))
                 status = exc.status
         else:
             status = 422
