@@ -121,6 +121,14 @@ def test_unknown_api_path_gives_404_problem(world, client_for):
     assert_problem(response, 404)
 
 
+def test_method_not_allowed_gives_405_problem(world, client_for):
+    admin = client_for(world.adam)
+
+    response = admin.delete(f"{API}/org/users/me")
+
+    assert_problem(response, 405)
+
+
 def test_refusal_gives_403_problem_and_changes_nothing(world, client_for):
     # given: a manager may not create departments
     from kamguard.org.models import Department
