@@ -9,8 +9,9 @@ from typing import TextIO
 
 from django.core.management.base import CommandError
 
+from kamguard.core.audit import audit_record
 from kamguard.core.context import RequestMeta, reset_request_meta, set_request_meta
-from kamguard.core.errors import DomainError
+from kamguard.core.errors import DomainError, PermissionRefused
 from kamguard.core.io.report import ImportReport
 from kamguard.org.models import User
 
@@ -39,7 +40,11 @@ def cli_channel() -> Iterator[None]:
         reset_request_meta(token)
 
 
-def file_error(exc: DomainError) -> CommandError:
+def file_error(exc: DomainError, *, actor: User | None = None, command: str = "") -> CommandError:
+    """A refusal or a file problem: exit 2. Refusals are audited, as on the pages and the API."""
+    if isinstance(exc, PermissionRefused):
+        audit_record(actor=actor, action="permission.refused", object_type="command", object_id=command[:64],
+                     reason=f"{exc.code}: {exc.extra.get('right', '')}".strip(": "))
     return CommandError(f"{exc.message} [{exc.code}]", returncode=EXIT_FILE_BAD)
 
 

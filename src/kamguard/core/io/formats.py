@@ -229,13 +229,22 @@ def _write_csv(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> byt
 
 def _write_xlsx(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
-    sheet.append(list(columns))
+
+    def text_cell(value: str) -> WriteOnlyCell | None:
+        if not value:
+            return None
+        # Always text: an identifier keeps its leading zeros, and "=…" stays text instead of becoming a formula.
+        cell = WriteOnlyCell(sheet, value=str(value))
+        cell.data_type = "s"
+        return cell
+
+    sheet.append([text_cell(c) for c in columns])
     for row in rows:
-        # Text cells: identifiers and phone numbers keep their leading zeros and digits.
-        sheet.append([row.get(c, "") or None for c in columns])
+        sheet.append([text_cell(row.get(c, "") or "") for c in columns])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -88,6 +88,8 @@ def test_as_a_person_without_the_right_is_refused(world, tmp_path):
     before = Department.objects.count()
     status, _out = kamguard("kg_import", "org", str(path), "--as", "alice")
     assert status == 2 and Department.objects.count() == before
+    refusal = AuditEvent.objects.get(action="permission.refused")
+    assert refusal.actor == world.alice and refusal.object_id == "import org"
     assert kamguard("kg_import", "org", str(path), "--as", "nobody")[0] == 2
     status, out = kamguard("kg_import", "org", str(path), "--as", "adam")
     # the world already has a root department named 总公司: the service refuses a second one

@@ -67,6 +67,16 @@ def test_writers_round_trip_through_readers(fmt):
     assert [row for _n, row in table.rows] == rows
 
 
+def test_xlsx_export_keeps_text_that_looks_like_a_formula_as_text():
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    data = table_write(["name"], [{"name": "=HYPERLINK(\"http://x\")"}], Format.XLSX)
+    cell = load_workbook(BytesIO(data)).worksheets[0]["A2"]
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
 def test_ordering_parents_first_and_loops():
     result = order_parents_first({"c": "b", "b": "a", "a": None, "x": "y", "y": "x", "z": "x", "s": "s", "e": "db"})
     assert result.order.index("a") < result.order.index("b") < result.order.index("c")

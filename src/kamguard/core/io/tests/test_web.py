@@ -195,3 +195,9 @@ def test_api_users_import_with_a_bom_and_export_round_trip(world, client_for):
     again = client.post(API_IMPORT.format(kind="users"), {"file": upload(exported.content, "users.jsonl")}).json()
     by_id = {r["external_id"]: r["status"] for r in again["rows"]}
     assert by_id["U-ALICE"] == "unchanged" and by_id["U-SAM"] == "unchanged"
+
+
+def test_openapi_documents_the_data_exchange_endpoints(world, client_for):
+    schema = client_for(world.adam).get("/api/v1/openapi.json").json()
+    assert "/api/v1/io/imports/{kind}" in schema["paths"] and "/api/v1/io/exports/{kind}" in schema["paths"]
+    assert "multipart/form-data" in schema["paths"]["/api/v1/io/imports/{kind}"]["post"]["requestBody"]["content"]

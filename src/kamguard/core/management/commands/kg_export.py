@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 exported = export_run(actor=actor, kind=options["kind"], file_format=options["file_format"],
                                       filename=path.name)
             except DomainError as exc:
-                raise file_error(exc) from exc
+                raise file_error(exc, actor=actor, command=f"export {options['kind']}") from exc
         try:
             path.write_bytes(exported.content)
         except OSError as exc:

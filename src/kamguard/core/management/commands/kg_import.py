@@ -50,7 +50,7 @@ class Command(BaseCommand):
                                     file_format=options["file_format"], dry_run=options["dry_run"],
                                     atomic=options["atomic"])
             except DomainError as exc:
-                raise file_error(exc) from exc
+                raise file_error(exc, actor=actor, command=f"import {options['kind']}") from exc
             except OSError as exc:
                 raise CommandError(f"{path}: {exc.strerror}", returncode=EXIT_FILE_BAD) from exc
         report_print(report, self.stdout, as_json=options["json"])
