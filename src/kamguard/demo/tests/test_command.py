@@ -88,3 +88,18 @@ def test_bad_options_are_refused_before_anything_is_written(db: None, args: tupl
     with pytest.raises(CommandError):
         _run(*args)
     assert not User.objects.exists()
+
+
+def test_refusal_happens_before_migrating(db: None, monkeypatch: pytest.MonkeyPatch,
+                                          serve_calls: list[dict[str, Any]]) -> None:
+    # given: a database with people, and a record of the commands the demo runs
+    user_create(actor=None, username="alice", full_name="李爱丽", roles=["manager"])
+    import kamguard.core.management.commands.demo as demo_command
+
+    called: list[str] = []
+    monkeypatch.setattr(demo_command, "call_command", lambda name, *a, **k: called.append(name))
+    # when
+    with pytest.raises(CommandError):
+        _run("--no-serve")
+    # then: not even migrate ran against it
+    assert called == []

@@ -50,20 +50,20 @@ class Command(BaseCommand):
             _ensure_database_is(options["database_url"])
         if not options["no_serve"] and not 0 < options["port"] < 65536:
             raise CommandError("--port must be between 1 and 65535.")
-        started = time.perf_counter()
-        call_command("migrate", interactive=False, verbosity=0)
-
         from kamguard.core.errors import DomainError
         from kamguard.demo.build import demo_company_name, today, world_build
         from kamguard.demo.plan import DEMO_PASSWORD, plan_world
         from kamguard.org.models import User
 
-        people = User.objects.count()
+        # Refuse before migrating: a real database is left exactly as it was, not even upgraded.
+        people = _people_count()
         if people and not options["force"]:
             raise CommandError(
                 f"This database already has {people} people: the demo is meant for a fresh database. "
                 "Run `kamguard demo` (it builds in <KAMGUARD_DATA_DIR>/demo.sqlite3), name an empty database with "
                 "--database-url, or pass --force to add the demo beside the existing data.")
+        started = time.perf_counter()
+        call_command("migrate", interactive=False, verbosity=0)
         migrated = time.perf_counter()
         plan = plan_world(seed=seed, scale=scale, as_of=today(), company_name=demo_company_name(),
                           taken_usernames=set(User.objects.values_list("username", flat=True)))
@@ -124,6 +124,17 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(
                 f"Second factor: the roles {', '.join(required)} must enrol an authenticator app (TOTP) at first "
                 "sign-in. To try the demo without it, run with KAMGUARD_TOTP_REQUIRED_ROLES= (empty)."))
+
+
+def _people_count() -> int:
+    """How many people the database holds; 0 for a database without tables yet."""
+    from django.db import connection
+
+    from kamguard.org.models import User
+
+    if User._meta.db_table not in connection.introspection.table_names():
+        return 0
+    return User.objects.count()
 
 
 def _ensure_database_is(url: str) -> None:
