@@ -43,6 +43,7 @@ class PeriodicJob:
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sessions.clear_expired", "kamguard.core.tasks:clear_expired_sessions", "hourly"),
     PeriodicJob("audit.chain_verify", "kamguard.audit.tasks:audit_chain_verify", "daily", at_hour=2),
+    PeriodicJob("customers.pool_reclaim", "kamguard.customers.tasks:pool_reclaim", "daily", at_hour=1),
 )
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "kamguard.org",
     "kamguard.accounts",
     "kamguard.audit",
+    "kamguard.customers",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,148 @@
+"""The duplicate check (查重) against the database: the pure engine in customers.domain.dedupe, with the
+blocking keys stored in customers.DedupeKey so a check is a few indexed lookups, never a scan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from kamguard.customers.domain.dedupe import (
+    CANDIDATE_LIMIT,
+    PER_KEY_LIMIT,
+    CheckResult,
+    CustomerRecord,
+    Profile,
+    blocking_keys,
+    customer_profile,
+    dedupe_check,
+)
+from kamguard.customers.models import Contact, Customer, CustomerStatus, DedupeKey
+from kamguard.customers.selectors import customer_visibility_q
+from kamguard.org.models import User
+
+LIVE_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.DORMANT, CustomerStatus.CLOSED)
+
+
+def _records(customer_ids: Sequence[int]) -> list[CustomerRecord]:
+    if not customer_ids:
+        return []
+    phones: dict[int, list[str]] = defaultdict(list)
+    emails: dict[int, list[str]] = defaultdict(list)
+    for customer_id, phone, email in Contact.objects.filter(customer_id__in=customer_ids, is_active=True).values_list(
+            "customer_id", "phone", "email"):
+        if phone:
+            phones[customer_id].append(phone)
+        if email:
+            emails[customer_id].append(email)
+    rows = Customer.objects.filter(pk__in=customer_ids).values_list(
+        "pk", "name", "aliases", "english_name", "uscc", "website")
+    records = []
+    for pk, name, aliases, english_name, uscc, website in rows:
+        records.append(CustomerRecord(
+            external_id=str(pk), name=name, aliases=tuple(a for a in (aliases or []) if isinstance(a, str)),
+            english_names=(english_name,) if english_name else (), uscc=uscc,
+            phones=tuple(phones.get(pk, ())), emails=tuple(emails.get(pk, ())) + ((website,) if website else ())))
+    return records
+
+
+def customer_keys_refresh(*, customer_ids: Iterable[int]) -> None:
+    """Recompute the stored keys of these customers (after a create, an edit, a contact change or a merge)."""
+    ids = list(customer_ids)
+    DedupeKey.objects.filter(customer_id__in=ids).delete()
+    live = set(Customer.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).values_list("pk", flat=True))
+    rows = []
+    for record in _records([i for i in ids if i in live]):
+        for key in blocking_keys(customer_profile(record)):
+            rows.append(DedupeKey(customer_id=int(record.external_id), key=key.key[:160], weight=key.weight))
+    DedupeKey.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+
+
+class DatabaseCandidates:
+    """The engine's CandidateSource backed by the key table: the same rules as the in-memory index."""
+
+    def __init__(self, *, exclude_ids: Iterable[int] = (), per_key_limit: int = PER_KEY_LIMIT,
+                 candidate_limit: int = CANDIDATE_LIMIT) -> None:
+        self.exclude_ids = {int(i) for i in exclude_ids}
+        self.per_key_limit = per_key_limit
+        self.candidate_limit = candidate_limit
+
+    def candidate_ids(self, query: Profile) -> list[int]:
+        weights: dict[int, int] = defaultdict(int)
+        for key in blocking_keys(query):
+            ids = list(DedupeKey.objects.filter(key=key.key[:160]).values_list("customer_id", flat=True)[
+                : self.per_key_limit + 1])
+            if len(ids) > self.per_key_limit:
+                continue  # a stop key: too common to tell customers apart
+            for customer_id in ids:
+                weights[customer_id] += key.weight
+        for customer_id in self.exclude_ids:
+            weights.pop(customer_id, None)
+        ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
+        return [customer_id for customer_id, _ in ranked[: self.candidate_limit]]
+
+    def candidate_profiles(self, query: Profile) -> list[Profile]:
+        return [customer_profile(record) for record in _records(self.candidate_ids(query))]
+
+
+def query_profile(*, name: str, uscc: str | None = None, english_name: str = "", aliases: Sequence[str] = (),
+                  phones: Sequence[str] = (), emails: Sequence[str] = ()) -> Profile:
+    return customer_profile(CustomerRecord(
+        external_id="", name=name, aliases=tuple(a for a in aliases if a), uscc=uscc or None,
+        english_names=(english_name,) if english_name else (), phones=tuple(p for p in phones if p),
+        emails=tuple(e for e in emails if e)))
+
+
+def customer_dedupe_check(*, name: str, uscc: str | None = None, english_name: str = "",
+                          aliases: Sequence[str] = (), phones: Sequence[str] = (), emails: Sequence[str] = (),
+                          exclude_ids: Iterable[int] = (), limit: int = 10) -> CheckResult:
+    """The full check for one customer as entered. Candidates' external_id is the customer's primary key."""
+    profile = query_profile(name=name, uscc=uscc, english_name=english_name, aliases=aliases, phones=phones,
+                            emails=emails)
+    return dedupe_check(profile, DatabaseCandidates(exclude_ids=exclude_ids), limit=limit)
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """A candidate as one viewer may see it: a customer outside their scope shows only that it exists and
+    who owns it — never its details or its id."""
+
+    customer_id: int | None
+    name: str
+    score: float
+    reasons: tuple[str, ...]
+    owner_name: str
+    owner_team: str
+    visible: bool
+    external_id: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "external_id": self.external_id, "name": self.name,
+                "score": round(self.score, 4), "reasons": list(self.reasons), "owner": self.owner_name,
+                "owner_team": self.owner_team, "visible": self.visible}
+
+
+def candidates_for_viewer(*, viewer: User | None, result: CheckResult) -> list[CandidateView]:
+    ids = [int(m.external_id) for m in result.candidates]
+    rows = {c.pk: c for c in Customer.objects.filter(pk__in=ids).select_related("owner", "owner__team")}
+    visible = set(ids) if viewer is None else set(
+        Customer.objects.filter(customer_visibility_q(viewer), pk__in=ids).values_list("pk", flat=True))
+    views = []
+    for match in result.candidates:
+        customer = rows.get(int(match.external_id))
+        if customer is None:
+            continue
+        owner = customer.owner
+        shown = customer.pk in visible
+        views.append(CandidateView(
+            customer_id=customer.pk if shown else None, external_id=(customer.external_id or "") if shown else "",
+            name=match.name, score=match.score, reasons=match.reasons if shown else tuple(
+                r for r in match.reasons if not r.startswith(("same phone", "same mail"))),
+            owner_name=owner.full_name if owner else _("shared pool"),
+            owner_team=(owner.team.name if owner and owner.team else ""), visible=shown))
+    return views
+
+
