@@ -128,3 +128,12 @@ def test_sign_in_page_renders_in_both_languages(db):
     zh = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     en = Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Username" in en and "Username" not in zh
+
+
+def test_pages_are_translated_into_chinese(world, client_for):
+    client = client_for(world.alice)
+    client.cookies["kamguard_language"] = "zh-hans"
+    body = client.get("/accounts/security/").content.decode()
+    assert "我的会话" in body and "我的访问令牌" in body and "My sessions" not in body
+    client.cookies["kamguard_language"] = "en"
+    assert "My sessions" in client.get("/accounts/security/").content.decode()
