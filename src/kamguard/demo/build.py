@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from kamguard.demo.hashers import quick_demo_hashing
 from kamguard.demo.plan import DEMO_PASSWORD, PersonPlan, WorldPlan
 from kamguard.org import services
 from kamguard.org.models import Department, Grade, Industry, Post, Region, Team, User
@@ -47,7 +48,15 @@ def demo_company_name() -> str:
 
 @transaction.atomic
 def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD) -> BuiltWorld:
-    """Write `plan` into the database. One transaction: a failure leaves nothing half-built."""
+    """Write `plan` into the database. One transaction: a failure leaves nothing half-built.
+
+    Passwords are hashed at a low Argon2 cost and upgraded at first sign-in: see `kamguard.demo.hashers`.
+    """
+    with quick_demo_hashing():
+        return _world_build(plan, password=password)
+
+
+def _world_build(plan: WorldPlan, *, password: str) -> BuiltWorld:
     world = BuiltWorld(plan)
     started = time.perf_counter()
     references = _references_build(plan)
