@@ -50,6 +50,14 @@ ACTION_LABELS: dict[str, Any] = {
     "audit.chain.verified": _("Audit chain verified"),
 }
 
+# How a chain breaks (kamguard.core.domain.audit_chain kinds), in words for people.
+BREAK_LABELS: dict[str, Any] = {
+    "missing": _("an event before it is missing (deleted)"),
+    "out_of_order": _("sequence numbers repeat or go back"),
+    "link_broken": _("it does not link to the event before it (moved, inserted, or an earlier event replaced)"),
+    "digest_mismatch": _("its content does not match its digest (edited or forged)"),
+}
+
 OBJECT_TYPE_LABELS: dict[str, Any] = {
     "request": _("Request"),
 }
@@ -65,6 +73,11 @@ def action_choices() -> list[tuple[str, str]]:
     families = sorted({code.rsplit(".", 1)[0] + "." for code in ACTION_LABELS})
     return [(f, f + "*") for f in families] + sorted(((c, str(v)) for c, v in ACTION_LABELS.items()),
                                                      key=lambda pair: pair[0])
+
+
+def break_label(kind: str, reason: str) -> str:
+    label = BREAK_LABELS.get(kind)
+    return str(label) if label is not None else reason
 
 
 def _model(object_type: str) -> Any:

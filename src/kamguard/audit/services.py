@@ -91,6 +91,7 @@ def _verification_changes(result: ChainVerification) -> dict[str, Any]:
         "result": "ok" if result.ok else "broken",
         "events": result.events,
         "first_bad_sequence": result.first_bad.sequence if result.first_bad else None,
+        "first_bad_kind": result.first_bad.kind if result.first_bad else None,
         "head_sequence": result.head_sequence,
         "head_digest": result.head_digest,
         "append_only_guard": result.append_only_guard,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kamguard.audit import selectors, services
 from kamguard.audit.forms import EventFilterForm, ExportForm
-from kamguard.audit.labels import action_choices
+from kamguard.audit.labels import action_choices, break_label
 from kamguard.audit.presenters import change_rows, event_row
 from kamguard.core.api import keyset_page
 from kamguard.core.audit import append_only_guard_installed
@@ -88,6 +88,7 @@ def chain_status(request: HttpRequest) -> HttpResponse:
         outcome = {k: v.get("after") for k, v in (last.changes or {}).items() if isinstance(v, dict)}
     return render(request, "audit/chain_status.html", {
         "last": last, "outcome": outcome, "guard_installed": append_only_guard_installed(),
+        "break_text": break_label(str(outcome.get("first_bad_kind") or ""), last.reason) if last else "",
     })
 
 
@@ -100,5 +101,6 @@ def chain_verify(request: HttpRequest) -> HttpResponse:
     else:
         assert result.first_bad is not None
         messages.error(request, _("The chain is broken. First bad event: #%(sequence)s (id %(id)s): %(reason)s") % {
-            "sequence": result.first_bad.sequence, "id": result.first_bad.row_id, "reason": result.first_bad.reason})
+            "sequence": result.first_bad.sequence, "id": result.first_bad.row_id,
+            "reason": break_label(result.first_bad.kind, result.first_bad.reason)})
     return redirect("audit:chain_status")

@@ -196,3 +196,17 @@ def test_verify_now_reports_a_broken_chain(trail, client_for):
     body = _body(response)
     assert "The chain is broken" in body and "#2" in body
     assert AuditEvent.objects.order_by("-sequence").first().changes["result"]["after"] == "broken"
+
+
+def test_chain_pages_in_chinese(trail, client_for):
+    with dba_lifts_guard():
+        raw_sql("DELETE FROM core_auditevent WHERE sequence = 2")
+    client = client_for(trail.audrey)
+    body = _body(client.post(reverse("audit:chain_verify"), HTTP_ACCEPT_LANGUAGE="zh-hans", follow=True))
+    assert "审计链已断开" in body and "其前面的事件缺失（被删除）" in body and "立即校验" in body
+
+
+def test_unknown_action_codes_are_shown_raw(world, client_for):
+    audit_record(actor=None, action="future.thing.happened")
+    body = _table(client_for(world.audrey).get(LIST, {"action": "future."}, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "future.thing.happened" in body
