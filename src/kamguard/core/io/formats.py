@@ -112,12 +112,20 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _row_dict(columns: list[str], cells: Sequence[Any]) -> dict[str, str] | None:
+def _clean(value: Any, row: int) -> str:
+    text = _cell_text(value).strip()
+    if "\x00" in text:
+        raise FileRejected(_("Row %(row)s contains a NUL character; the file is damaged or not text.") % {"row": row},
+                           code="nul_character")
+    return text
+
+
+def _row_dict(columns: list[str], cells: Sequence[Any], number: int) -> dict[str, str] | None:
     row = {}
     for i, name in enumerate(columns):
         if not name:
             continue
-        row[name] = _cell_text(cells[i]).strip() if i < len(cells) else ""
+        row[name] = _clean(cells[i], number) if i < len(cells) else ""
     if not any(row.values()):
         return None
     return row
@@ -139,7 +147,7 @@ def _read_csv(data: bytes) -> Table:
             raise FileRejected(_("The file is empty."), code="empty")
         table = Table(columns=_header(header))
         for number, cells in enumerate(reader, start=2):
-            row = _row_dict(table.columns, cells)
+            row = _row_dict(table.columns, cells, number)
             if row is not None:
                 table.rows.append((number, row))
     except csv.Error as exc:
@@ -165,7 +173,7 @@ def _read_xlsx(data: bytes) -> Table:
             raise FileRejected(_("The file is empty."), code="empty")
         table = Table(columns=_header(list(header)))
         for number, cells in enumerate(rows, start=2):
-            row = _row_dict(table.columns, list(cells))
+            row = _row_dict(table.columns, list(cells), number)
             if row is not None:
                 table.rows.append((number, row))
     except FileRejected:
@@ -205,7 +213,7 @@ def _read_jsonl(data: bytes) -> Table:
         raise FileRejected(_("The file is empty."), code="empty")
     table = Table(columns=columns)
     for number, obj in objects:
-        table.rows.append((number, {name: _cell_text(obj.get(name)).strip() for name in columns}))
+        table.rows.append((number, {name: _clean(obj.get(name), number) for name in columns}))
     return table
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kamguard.core.errors import DomainError
 from kamguard.core.io.kinds.common import (
     Problems,
     RegionLookup,
@@ -83,6 +84,8 @@ class UsersKind(Kind):
             if not fields[name]:
                 problems.add(name, _("This field is required."))
         roles = _roles_parse(row.get("role", ""), problems)
+        if Role.ADMIN in roles and ctx.actor is not None and not ctx.actor.has_role(Role.ADMIN):
+            problems.add("role", _("Only an administrator can grant the administrator role."))
         if ctx.has_column("department"):
             fields["department"], fields["team"] = lookups.placement(row.get("department", ""), problems)
         if ctx.has_column("supervisor"):
@@ -121,7 +124,13 @@ class UsersKind(Kind):
         if changed:
             person = services.user_update(actor=ctx.actor, user=person, reason=reason, **changed)
         if current_roles != {r.value for r in roles}:
-            services.user_set_roles(actor=ctx.actor, user=person, roles=[r.value for r in roles], reason=reason)
+            try:
+                services.user_set_roles(actor=ctx.actor, user=person, roles=[r.value for r in roles], reason=reason)
+            except DomainError as exc:  # every refusal here is about the role column
+                specific = exc.code != "validation_failed" or not exc.field_errors
+                message = str(exc.message) if specific else "; ".join(
+                    str(m) for ms in exc.field_errors.values() for m in ms)
+                raise RowInvalid([("role", message)]) from exc
         elif not changed:
             return RowStatus.UNCHANGED
         return RowStatus.UPDATED

@@ -41,6 +41,7 @@ def test_jsonl_keys_become_columns_and_null_is_empty():
     (b'["A"]\n', Format.JSONL, "not_jsonl"),
     (b"a,a\n1,2\n", Format.CSV, "duplicate_column"),
     (b'external_id,name\n"A,unterminated\n', Format.CSV, "not_csv"),
+    (b'{"external_id": "A\\u0000"}\n', Format.JSONL, "nul_character"),
 ])
 def test_malformed_files_are_rejected_as_a_whole(data, fmt, code):
     with pytest.raises(FileRejected) as caught:

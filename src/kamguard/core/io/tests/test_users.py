@@ -118,6 +118,16 @@ def test_bad_cells_name_the_column_and_nothing_is_written(org, cells, column, fr
     assert (User.objects.count(), audit_count()) == before
 
 
+def test_incompatible_roles_on_an_existing_person_are_a_row_error_and_change_nothing(org):
+    run("users", USERS_CSV)
+    events = audit_count()
+    report = run("users", USERS_CSV.replace("U-SAM,sam2,沈明,supervisor,D-EAST,,sam2@", "U-SAM,sam2,沈明2,supervisor|auditor,D-EAST,,sam2@"))
+    [(column, message)] = errors_by_row(report)[3]
+    assert column == "role" and "segregation of duties" in message
+    assert roles_of("U-SAM") == {"supervisor"} and User.objects.get(external_id="U-SAM").full_name == "沈明"
+    assert audit_count() == events
+
+
 def test_a_username_taken_by_someone_else_is_a_row_error(org):
     run("users", USERS_CSV)
     report = run("users", HEADER + "U-NEW,alice2,重名,manager,,,,,,,,\n")
@@ -175,3 +185,19 @@ def test_round_trip_export_then_import_changes_nothing(org, fmt):
     # then
     assert (report.unchanged, report.total, report.warnings) == (2, 2, [])
     assert audit_count() == events
+
+
+def test_only_an_administrator_grants_the_administrator_role(world):
+    # given: hanna (hr) may manage people but is no administrator
+    report = run("users", HEADER + "U-X,x,某人,admin,,,,,,,,\nU-Y,y,某乙,manager,,,,,,,,\n", actor=world.hanna)
+    # then
+    assert errors_by_row(report)[2][0] == ("role", "Only an administrator can grant the administrator role.")
+    assert report.created == 1 and not User.objects.filter(external_id="U-X").exists()
+
+
+def test_nobody_changes_their_own_roles_by_import(world):
+    User.objects.filter(pk=world.adam.pk).update(external_id="U-ADAM")
+    adam = world.person("adam")
+    report = run("users", HEADER + "U-ADAM,adam,安大明,admin|hr,,,,,,,,\n", actor=adam)
+    assert errors_by_row(report)[2][0][0] == "role"
+    assert roles_of("U-ADAM") == {"admin"}
