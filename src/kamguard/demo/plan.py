@@ -41,7 +41,7 @@ MANAGERS_PER_TEAM = 5  # the leader included
 class ReferencePlan:
     kind: str  # "post", "grade" or "industry"
     code: str
-    fields: dict[str, object]
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class Command(BaseCommand):
 
         database = settings.DATABASES["default"]
         self.stdout.write(self.style.SUCCESS(
-            f"Demo built in {database['ENGINE'].rsplit('.', 1)[-1]} database {database['NAME']}: "
+            f"Demo built in {str(database['ENGINE']).rsplit('.', 1)[-1]} database {database['NAME']}: "
             f"{len(plan.departments)} departments, {len(plan.teams)} teams, {len(plan.people)} people "
             f"(seed {seed}, scale {scale})."))
         self._write_timings(world.timings, migrate=migrated - started, total=built - started)
