@@ -56,8 +56,10 @@ def _prepare_environment() -> None:
             key_file.write_text(secrets.token_urlsafe(50))
             key_file.chmod(0o600)
         os.environ["KAMGUARD_SECRET_KEY"] = key_file.read_text().strip()
-    Path(os.environ.get("KAMGUARD_DATA_DIR") or Path.home() / ".local/share/kamguard").expanduser().mkdir(
-        parents=True, exist_ok=True)
+    from kamguard.settings.env import data_dir as _data_dir
+
+    # Static files are served from the installed apps (WhiteNoise finders) until `collectstatic` fills this.
+    (_data_dir() / "static").mkdir(parents=True, exist_ok=True)
 
 
 def _prepare_demo(rest: list[str]) -> list[str]:
@@ -121,10 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     if name == "demo":
         rest = _prepare_demo(rest)
     _prepare_environment()
-    from django.core.management import execute_from_command_line
-
     try:
-        execute_from_command_line([f"kamguard {name}", command, *rest])
+        if name == "manage":
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(["kamguard manage", command, *rest])
+        else:
+            import django
+            from django.core.management import get_commands, load_command_class
+
+            django.setup()
+            display = "audit verify" if command == "audit_verify" else name
+            # run_from_argv prints "usage: kamguard <display>", parses the options, and turns a
+            # CommandError into a message and exit status 1.
+            load_command_class(get_commands()[command], command).run_from_argv(["kamguard", display, *rest])
     except KeyboardInterrupt:
         return 130
     return 0
