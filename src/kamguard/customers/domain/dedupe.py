@@ -35,6 +35,7 @@ from kamguard.customers.domain.normalise import (
     NormalisedName,
     english_key_tokens,
     has_cjk,
+    is_generic_phrase,
     normalise_company_name,
     normalise_english_name,
 )
@@ -49,9 +50,11 @@ REPORT_THRESHOLD = 0.40
 # Index lookup limits: ids read per key (more → the key is a stop key), candidates scored per query.
 PER_KEY_LIMIT = 2000
 CANDIDATE_LIMIT = 60
-# Bigram and skip-bigram keys taken from the start of the core, where the brand sits.
-MAX_BIGRAMS = 6
-MAX_SKIPGRAMS = 3
+# Bigram keys taken from the start of the core, where the brand sits; wildcard keys for short cores;
+# abbreviation keys (first character + one of the next few).
+MAX_BIGRAMS = 4
+MAX_WILDCARD_LENGTH = 4
+MAX_ABBREVIATION_REACH = 4
 MAX_ENGLISH_TOKENS = 4
 
 
@@ -175,6 +178,7 @@ def pinyin_of(text: str) -> str:
 
 
 def _name_keys(name: NormalisedName) -> Iterator[BlockingKey]:
+    """Keys of one Chinese name (≤ 18): see :func:`blocking_keys`."""
     yield BlockingKey(f"n:{name.full}", 40)
     core = name.core
     yield BlockingKey(f"c:{core}", 20)
@@ -183,19 +187,26 @@ def _name_keys(name: NormalisedName) -> Iterator[BlockingKey]:
     if name.brand != core and len(name.brand) >= 2:
         yield BlockingKey(f"c:{name.brand}", 8)
     for start in range(min(len(core) - 1, MAX_BIGRAMS)):
-        yield BlockingKey(f"b:{core[start:start + 2]}", 4 if start == 0 else 3)
-    for start in range(min(len(core) - 2, MAX_SKIPGRAMS)):
-        yield BlockingKey(f"k:{core[start]}{core[start + 2]}", 2)
+        yield BlockingKey(f"b:{core[start:start + 2]}", 3)
+    if 2 <= len(core) <= MAX_WILDCARD_LENGTH:
+        # One-character substitutions: 瑞泰 → 瑞? and ?泰 (what survives a typo in a short core).
+        for position in range(len(core)):
+            yield BlockingKey(f"w:{core[:position]}?{core[position + 1:]}", 5)
+    # Abbreviations: first character + a later one (南京钢铁 → 南钢, 首都开发 → 首开), on stem and core.
+    for text in dict.fromkeys((name.stem, core)):
+        for later in range(1, min(len(text), MAX_ABBREVIATION_REACH + 1)):
+            yield BlockingKey(f"a:{text[0]}{text[later]}", 2)
 
 
 def blocking_keys(profile: Profile) -> tuple[BlockingKey, ...]:
     """The keys stored for a customer and looked up for a query (the same function for both).
 
     ``u:`` USCC, ``t:`` phone, ``d:`` mail domain, ``n:`` normalised full name, ``c:`` core (and brand),
-    ``y:`` pinyin of the core, ``b:`` bigrams and ``k:`` skip-bigrams of the core's start,
-    ``E:`` whole English name, ``e:`` distinctive English tokens. Duplicates keep the largest weight.
-    A customer with one Chinese name, one English name, a USCC, a phone and a domain has about
-    20 keys (see docs/performance.md).
+    ``y:`` pinyin of the core, ``b:`` bigrams of the core's start, ``w:`` the core with one character
+    replaced by ``?`` (cores of 2–4 characters), ``a:`` abbreviation pairs (first character + one of the
+    next four, of stem and core), ``E:`` whole English name, ``e:`` distinctive English tokens.
+    Duplicates keep the largest weight. A customer with one Chinese name, one English name, a USCC, a
+    phone and a domain has about 20–25 keys (see docs/performance.md).
     """
     keys: dict[str, int] = {}
 
@@ -237,9 +248,9 @@ def _short_name_score(short: str, long: str) -> tuple[float, str] | None:
     if len(short) < 2 or len(short) >= len(long):
         return None
     if short in long:
-        return 0.80 + 0.15 * len(short) / len(long), "short name contained"
+        return 0.78 + 0.10 * len(short) / len(long), "short name contained"
     if short[0] == long[0] and _is_subsequence(short, long):
-        return 0.68 + 0.20 * len(short) / len(long), "short name abbreviation"
+        return 0.68 + 0.16 * len(short) / len(long), "short name abbreviation"
     return None
 
 
@@ -249,7 +260,13 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
         return 1.0, ["same normalised name"]
     reasons: list[str] = []
     if first.core == second.core:
-        score, reasons = 0.95, ["same core name"]
+        # Two-character cores (万马, 中百, 交运) and cores made of industry words only (出版传媒,
+        # 农村商业银行) are shared by unrelated companies: a duplicate only between two full names with
+        # the same generic words (同方股份有限公司 / 同方股份公司), otherwise at most possible.
+        distinctive = len(first.core) >= 3 and not is_generic_phrase(first.core)
+        both_full = first.legal_form is not None and second.legal_form is not None
+        score = 0.95 if distinctive or (both_full and first.generic == second.generic) else 0.86
+        reasons = ["same core name"]
     else:
         score = fuzz.ratio(first.core, second.core) / 100.0
         reason = "similar core name"
@@ -269,14 +286,23 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
                     score, reason = found
         if score < 0.88 and has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core):
             score, reason = 0.88, "same pronunciation"
+        # Whole names, suffixes included, as a weak tie-breaker (瑞只科技股份 vs 瑞泰科技股份).
+        whole = 0.7 * fuzz.ratio(first.full, second.full) / 100.0
+        if whole > score:
+            score, reason = whole, "similar full name"
         reasons.append(reason)
     first_region, second_region = first.region_info, second.region_info
     if regions_conflict(first_region, second_region):
         score -= 0.15
         reasons.append("different region")
     elif first_region is not None and second_region is not None:
-        score += 0.02
-        reasons.append("same region")
+        if first_region.code == second_region.code:
+            score += 0.02
+            reasons.append("same region")
+        else:
+            # Nested regions (苏州 / 常熟, 广东 / 深圳): no conflict, but no certainty either.
+            score = min(score, 0.88)
+            reasons.append("region within region")
     if first.is_branch != second.is_branch:
         score -= 0.10
         reasons.append("branch vs head office")

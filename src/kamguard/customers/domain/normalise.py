@@ -4,7 +4,8 @@
 converts traditional to simplified characters (opencc ``t2s``), drops punctuation and spaces, and
 splits the name into parts:
 
-* ``region``   — a region in brackets or at the start (北京, 深圳市, （北京）, (北京)),
+* ``region``   — a region in brackets, at the start or before the legal form (北京, 深圳市, （北京）,
+  (北京)); of nested regions the most specific (江苏常熟 → 常熟),
 * ``legal_form`` — 股份有限公司, 有限责任公司, 有限公司, 公司, 合伙企业 …,
 * ``branch``   — the branch descriptor (北京分公司, 上海办事处) and ``is_branch``,
 * ``generic``  — secondary words kept apart for scoring (集团, 控股, 科技, 股份 …),
@@ -25,7 +26,13 @@ from functools import cache
 import opencc
 from pypinyin import lazy_pinyin
 
-from kamguard.customers.domain.regions import Region, match_region_prefix, region_of, regions_by_name
+from kamguard.customers.domain.regions import (
+    Region,
+    match_region_prefix,
+    region_of,
+    regions_by_name,
+    regions_conflict,
+)
 
 # Legal-form suffixes, stripped from the end, longest first.
 LEGAL_FORMS: tuple[str, ...] = tuple(sorted({
@@ -69,7 +76,7 @@ INDUSTRY_WORDS: tuple[str, ...] = tuple(sorted({
     "装修", "设计", "房地产", "房地产开发", "房地产营销策划", "地产", "置业", "物业", "物业管理", "开发",
     "物流", "运输", "供应链", "货运", "快递", "航运", "港口", "汽车", "汽车销售", "汽配", "汽车配件",
     "贸易", "商贸", "经贸", "外贸", "进出口", "国际贸易", "商务", "销售", "营销", "营销策划", "策划",
-    "文化", "文化传播", "文化传媒", "传媒", "传播", "广告", "影视", "娱乐", "体育", "旅游", "酒店",
+    "文化", "文化传播", "文化传媒", "传媒", "出版", "出版传媒", "传播", "广告", "影视", "娱乐", "体育", "旅游", "酒店",
     "餐饮", "管理", "企业管理", "管理咨询", "企业管理咨询", "咨询", "教育", "教育咨询", "培训",
     "服务", "劳务", "人力资源", "家政", "保洁", "清洗", "外墙清洗", "项目", "书店", "超市", "商场",
     "空调", "管业", "照明", "电缆", "线缆", "光伏", "半导体", "微电子", "集成电路", "重工", "机床",
@@ -140,7 +147,7 @@ def _strip_suffix(text: str, words: tuple[str, ...], minimum: int = 2) -> tuple[
     return text, None
 
 
-def _only_industry(text: str) -> bool:
+def is_generic_phrase(text: str) -> bool:
     """True when ``text`` is made only of industry and generic words (水务, 科技发展)."""
     rest = text
     while rest:
@@ -172,6 +179,19 @@ def _split_branch(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+_LEVEL_DEPTH = {"province": 0, "city": 1, "district": 2}
+
+
+def _more_specific(current: str | None, found: Region) -> str:
+    """Keep the most specific of two nested regions (江苏 then 常熟 → 常熟); on a conflict the first."""
+    known = region_of(current) if current else None
+    if current is None:
+        return found.short
+    if known is None or regions_conflict(known, found):
+        return current
+    return found.short if _LEVEL_DEPTH[found.level] > _LEVEL_DEPTH[known.level] else current
+
+
 def normalise_company_name(name: str) -> NormalisedName:
     """Normalise one company name; pure and idempotent on ``full`` and ``core``."""
     folded = fold_text(name)
@@ -188,7 +208,7 @@ def normalise_company_name(name: str) -> NormalisedName:
             return ""
         found = region_of(inner)
         if found is not None or inner == "中国":
-            region = region or (found.short if found else inner)
+            region = _more_specific(region, found) if found else (region or inner)
             return ""
         if inner in GENERIC_WORDS:
             generic.append(inner)
@@ -210,7 +230,7 @@ def normalise_company_name(name: str) -> NormalisedName:
             legal_form = legal_form or form
             continue
         candidate, word = _strip_suffix(text, GENERIC_WORDS)
-        if word is not None and not _only_industry(candidate):
+        if word is not None and not is_generic_phrase(candidate):
             generic.append(word)
             text = candidate
             continue
@@ -224,18 +244,18 @@ def normalise_company_name(name: str) -> NormalisedName:
         if prefix is None:
             break
         rest = core[len(prefix):]
-        if len(rest) < 2 or _only_industry(rest):
+        if len(rest) < 2 or is_generic_phrase(rest):
             break
         found = region_of(prefix)
-        if region is None and found is not None:
-            region = found.short
+        if found is not None:
+            region = _more_specific(region, found)
         core = rest
 
     # A region between the core and the legal form (新月能源石家庄公司 → 新月能源, 石家庄).
     for length in range(min(len(core) - 2, 9), 1, -1):
         found = region_of(core[-length:])
-        if found is not None and not _only_industry(core[:-length]):
-            region = region or found.short
+        if found is not None and not is_generic_phrase(core[:-length]):
+            region = _more_specific(region, found)
             core = core[:-length]
             break
     town = _TOWN.match(core) if region is not None else None

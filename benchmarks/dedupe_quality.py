@@ -1,0 +1,328 @@
+"""Quality and speed of the duplicate check (查重) engine on the A-share company list.
+
+    uv run python benchmarks/dedupe_quality.py [--json out.json] [--seed 42] [--held-out 0.2]
+
+Companies are split (seeded) into an indexed set and a held-out set. For every indexed company
+the benchmark generates query variants — the full name, region removed / added / bracketed
+(full- and half-width), legal-form suffix changed, traditional characters, a one-character typo
+(homophone or random character), the short name and the English name — and looks each one up
+with the engine (``CandidateIndex`` + ``score``) and, side by side, with a brute-force rapidfuzz
+``process.extract`` over every indexed name (the quality ceiling and the speed floor). Held-out
+companies' full and short names are the negatives: any 'duplicate' verdict for them is false.
+
+Indexed customers store their full name and English name only (no short name as alias), so the
+short-name queries measure abbreviation matching, not alias lookup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import opencc
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz, process
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from kamguard.customers.domain.dedupe import (  # noqa: E402
+    CandidateIndex,
+    CustomerRecord,
+    blocking_keys,
+    customer_profile,
+    rank_candidates,
+    verdict,
+)
+from kamguard.customers.domain.normalise import (  # noqa: E402
+    fold_text,
+    has_cjk,
+    normalise_company_name,
+    strip_punctuation,
+)
+from kamguard.customers.domain.regions import match_region_prefix  # noqa: E402
+
+DATASETS = Path(os.environ.get("KAMGUARD_DATASETS", "/work/shared/datasets"))
+COMPANIES = DATASETS / "a_share_companies.csv"
+BRANDS = DATASETS / "company_name_brand_groundtruth.txt"
+
+FULL_NAME_KINDS = ("full", "region_removed", "region_added", "region_bracket_full", "region_bracket_half",
+                   "suffix_changed", "traditional", "typo_homophone", "typo_random")
+STOCK_MARKERS = re.compile(r"^(?:\*?S?\*?ST|XD|XR|DR|N|C)(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])-?(?:[AB]|U|W|UW|WD)$")
+LEGAL = ("股份有限公司", "有限责任公司", "有限公司", "股份公司")
+SUFFIX_SWAPS = ("有限公司", "有限责任公司", "集团有限公司", "股份公司", "")
+
+
+@dataclass
+class Company:
+    external_id: str
+    name: str
+    fullname: str
+    enname: str
+    area: str
+
+
+@dataclass
+class Query:
+    kind: str
+    text: str
+    truth: str | None  # external id of the indexed company, None for negatives
+
+
+def load_companies() -> list[Company]:
+    with COMPANIES.open(encoding="utf-8") as handle:
+        return [Company(row["ts_code"], row["name"], row["fullname"], row["enname"], row["area"])
+                for row in csv.DictReader(handle) if row["fullname"]]
+
+
+def clean_short_name(name: str) -> str:
+    """Stock-exchange markers are not part of what a salesperson types (*ST乐通 → 乐通, 万科A → 万科)."""
+    return STOCK_MARKERS.sub("", name.replace(" ", ""))
+
+
+def split_legal(fullname: str) -> tuple[str, str]:
+    for form in LEGAL:
+        if fullname.endswith(form):
+            return fullname[: -len(form)], form
+    return fullname, ""
+
+
+def homophones(companies: list[Company]) -> dict[str, list[str]]:
+    by_sound: dict[str, set[str]] = defaultdict(set)
+    for company in companies:
+        for char in company.fullname:
+            if "\u4e00" <= char <= "\u9fff":
+                by_sound[lazy_pinyin(char)[0]].add(char)
+    return {sound: sorted(chars) for sound, chars in by_sound.items()}
+
+
+def variants(company: Company, rng: random.Random, sounds: dict[str, list[str]], alphabet: list[str],
+             to_traditional: opencc.OpenCC) -> list[Query]:
+    truth = company.external_id
+    full = company.fullname
+    body, legal = split_legal(full)
+    region = match_region_prefix(body)
+    out = [Query("full", full, truth)]
+    # A region that is part of the brand (上海银行, 柳钢 ← 柳州钢铁: the short name contains it) stays.
+    short = clean_short_name(company.name)
+    region_in_brand = bool(region) and region[:2] in short
+    if region and not region_in_brand and len(body) - len(region) >= 2:
+        rest = body[len(region):]
+        out.append(Query("region_removed", rest + legal, truth))
+        out.append(Query("region_bracket_full", f"{rest}（{region.removesuffix('市').removesuffix('省')}）{legal}", truth))
+        out.append(Query("region_bracket_half", f"{rest}({region.removesuffix('市').removesuffix('省')}){legal}", truth))
+    else:
+        area = company.area if company.area and company.area not in body else ""
+        if area and not region:
+            out.append(Query("region_added", f"{area}{'市' if rng.random() < 0.5 else ''}{full}", truth))
+            out.append(Query("region_bracket_full", f"{body}（{area}）{legal}", truth))
+            out.append(Query("region_bracket_half", f"{body}({area}){legal}", truth))
+    swaps = [swap for swap in SUFFIX_SWAPS if swap != legal]
+    out.append(Query("suffix_changed", body + rng.choice(swaps), truth))
+    traditional = str(to_traditional.convert(full))
+    if traditional != full:
+        out.append(Query("traditional", traditional, truth))
+    positions = [i for i, char in enumerate(body) if "\u4e00" <= char <= "\u9fff"]
+    if positions:
+        position = rng.choice(positions)
+        original = body[position]
+        same_sound = [c for c in sounds.get(lazy_pinyin(original)[0], []) if c != original]
+        if same_sound:
+            out.append(Query("typo_homophone", body[:position] + rng.choice(same_sound) + body[position + 1:] + legal,
+                             truth))
+        replacement = rng.choice(alphabet)
+        while replacement == original:
+            replacement = rng.choice(alphabet)
+        out.append(Query("typo_random", body[:position] + replacement + body[position + 1:] + legal, truth))
+    if len(short) >= 2:
+        out.append(Query("short_name", short, truth))
+    if company.enname:
+        out.append(Query("english", company.enname, truth))
+    return out
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def brand_accuracy() -> dict[str, float | int]:
+    total = correct = 0
+    for line in BRANDS.read_text(encoding="utf-8").splitlines():
+        parts = re.split(r"[\t ]+", line.strip())
+        if len(parts) < 2 or not parts[1]:
+            continue
+        total += 1
+        correct += normalise_company_name(parts[0]).brand == parts[1]
+    return {"names_with_brand": total, "correct": correct, "accuracy": round(correct / total, 4) if total else 0.0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--held-out", type=float, default=0.2, help="fraction of companies held out as negatives")
+    parser.add_argument("--no-brute-force", action="store_true", help="skip the brute-force scan (faster)")
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    companies = load_companies()
+    rng.shuffle(companies)
+    cut = int(len(companies) * (1 - args.held_out))
+    indexed, held_out = companies[:cut], companies[cut:]
+    sounds = homophones(companies)
+    alphabet = sorted({char for company in companies for char in company.fullname if "\u4e00" <= char <= "\u9fff"})
+    to_traditional = opencc.OpenCC("s2t")
+
+    # Index.
+    started = time.perf_counter()
+    index = CandidateIndex()
+    for company in indexed:
+        index.add(customer_profile(CustomerRecord(external_id=company.external_id, name=company.fullname,
+                                                  english_names=(company.enname,) if company.enname else ())))
+    index_seconds = time.perf_counter() - started
+    keys_per_customer = [len(blocking_keys(profile)) for profile in index.profiles()]
+    postings = list(index.posting_sizes().values())
+
+    # Queries.
+    queries: list[Query] = []
+    for company in indexed:
+        queries.extend(variants(company, rng, sounds, alphabet, to_traditional))
+    for company in held_out:
+        queries.append(Query("negative_full", company.fullname, None))
+        short = clean_short_name(company.name)
+        if len(short) >= 2:
+            queries.append(Query("negative_short", short, None))
+
+    # Brute force: every indexed name (Chinese full names, English names), folded the same way.
+    chinese_choices = {c.external_id: strip_punctuation(fold_text(c.fullname)) for c in indexed}
+    english_choices = {c.external_id: c.enname.lower() for c in indexed if c.enname}
+
+    stats: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    verdicts: dict[str, Counter[str]] = defaultdict(Counter)
+    false_examples: list[dict[str, object]] = []
+    candidate_counts: list[int] = []
+    for query in queries:
+        record = CustomerRecord(external_id="", name=query.text)
+        started = time.perf_counter()
+        cpu_started = time.thread_time()
+        profile = customer_profile(record)
+        candidates = index.candidate_profiles(profile)
+        matches = rank_candidates(profile, candidates, limit=10, minimum=0.0)
+        result = verdict([m for m in matches if m.score >= 0.0])
+        elapsed = time.perf_counter() - started
+        bucket_cpu = time.thread_time() - cpu_started
+        candidate_counts.append(len(candidates))
+        ranked = [m.external_id for m in matches]
+        bucket = stats[query.kind]
+        bucket["latency"].append(elapsed)
+        bucket["cpu"].append(bucket_cpu)
+        verdicts[query.kind][result] += 1
+        if query.truth is not None:
+            bucket["r1"].append(float(ranked[:1] == [query.truth]))
+            bucket["r5"].append(float(query.truth in ranked[:5]))
+        elif result == "duplicate" and len(false_examples) < 20:
+            false_examples.append({"query": query.text, "top": matches[0].as_dict()})
+        if args.no_brute_force:
+            continue
+        started = time.perf_counter()
+        if has_cjk(query.text):
+            found = process.extract(strip_punctuation(fold_text(query.text)), chinese_choices, scorer=fuzz.WRatio,
+                                    limit=5)
+        else:
+            found = process.extract(query.text.lower(), english_choices, scorer=fuzz.WRatio, limit=5)
+        bucket["bf_latency"].append(time.perf_counter() - started)
+        bf_ranked = [key for _, _, key in found]
+        if query.truth is not None:
+            bucket["bf_r1"].append(float(bf_ranked[:1] == [query.truth]))
+            bucket["bf_r5"].append(float(query.truth in bf_ranked[:5]))
+
+    def summary(kinds: list[str]) -> dict[str, object]:
+        merged: dict[str, list[float]] = defaultdict(list)
+        counts: Counter[str] = Counter()
+        for kind in kinds:
+            for name, values in stats[kind].items():
+                merged[name].extend(values)
+            counts.update(verdicts[kind])
+        n = sum(counts.values())
+        row: dict[str, object] = {"queries": n}
+        for name in ("r1", "r5", "bf_r1", "bf_r5"):
+            if merged[name]:
+                row[name] = round(statistics.fmean(merged[name]), 4)
+        if merged["cpu"]:
+            row["cpu_p50_ms"] = round(percentile(merged["cpu"], 0.5) * 1000, 3)
+            row["cpu_p95_ms"] = round(percentile(merged["cpu"], 0.95) * 1000, 3)
+        for name in ("latency", "bf_latency"):
+            if merged[name]:
+                row[f"{name}_p50_ms"] = round(percentile(merged[name], 0.5) * 1000, 3)
+                row[f"{name}_p95_ms"] = round(percentile(merged[name], 0.95) * 1000, 3)
+                row[f"{name}_qps"] = round(len(merged[name]) / sum(merged[name]), 1)
+        row["duplicate_rate"] = round(counts["duplicate"] / n, 4) if n else 0.0
+        row["possible_rate"] = round(counts["possible_duplicate"] / n, 4) if n else 0.0
+        return row
+
+    kinds = [k for k in (*FULL_NAME_KINDS, "short_name", "english", "negative_full", "negative_short") if k in stats]
+    rows = {kind: summary([kind]) for kind in kinds}
+    rows["ALL full-name variants"] = summary([k for k in FULL_NAME_KINDS if k in stats])
+    rows["ALL negatives"] = summary(["negative_full", "negative_short"])
+    rows["ALL queries"] = summary(kinds)
+
+    result_json: dict[str, object] = {
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()},
+        "dataset": {"companies": len(companies), "indexed": len(indexed), "held_out": len(held_out),
+                    "queries": len(queries), "seed": args.seed},
+        "index": {"build_seconds": round(index_seconds, 3),
+                  "keys_per_customer_mean": round(statistics.fmean(keys_per_customer), 2),
+                  "keys_per_customer_max": max(keys_per_customer),
+                  "distinct_keys": len(postings),
+                  "posting_max": max(postings), "posting_p99": percentile([float(p) for p in postings], 0.99),
+                  "candidates_per_query_mean": round(statistics.fmean(candidate_counts), 1),
+                  "candidates_per_query_p95": percentile([float(c) for c in candidate_counts], 0.95)},
+        "brand_extraction": brand_accuracy(),
+        "variants": rows,
+        "false_duplicate_examples": false_examples,
+    }
+
+    machine = result_json["machine"]
+    print(f"machine: {machine}")  # noqa: T201
+    print(f"dataset: {result_json['dataset']}")
+    print(f"index:   {result_json['index']}")
+    print(f"brand extraction vs ground truth: {result_json['brand_extraction']}")
+    header = (f"{'variant':<24}{'n':>6}{'R@1':>7}{'R@5':>7}{'BF R@1':>8}{'BF R@5':>8}{'dup':>7}{'poss':>7}"
+              f"{'p50 ms':>8}{'p95 ms':>8}{'cpu p50':>8}{'cpu p95':>8}{'q/s':>8}{'BF p50':>8}{'BF p95':>8}{'BF q/s':>8}")
+    print(header)
+    print("-" * len(header))
+    for kind, row in rows.items():
+        def cell(name: str, width: int, row: dict[str, object] = row) -> str:
+            value = row.get(name)
+            return f"{'-':>{width}}" if value is None else f"{value:>{width}}"
+        print(f"{kind:<24}{row['queries']:>6}{cell('r1', 7)}{cell('r5', 7)}{cell('bf_r1', 8)}{cell('bf_r5', 8)}"
+              f"{cell('duplicate_rate', 7)}{cell('possible_rate', 7)}{cell('latency_p50_ms', 8)}"
+              f"{cell('latency_p95_ms', 8)}{cell('cpu_p50_ms', 8)}{cell('cpu_p95_ms', 8)}{cell('latency_qps', 8)}{cell('bf_latency_p50_ms', 8)}"
+              f"{cell('bf_latency_p95_ms', 8)}{cell('bf_latency_qps', 8)}")
+    if false_examples:
+        print("false 'duplicate' verdicts on held-out companies (first 20):")
+        for example in false_examples:
+            print(f"  {example['query']} -> {example['top']}")
+    if args.json:
+        args.json.write_text(json.dumps(result_json, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
