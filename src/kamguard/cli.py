@@ -1,6 +1,7 @@
 """The `kamguard` command: a thin front over Django's management commands.
 
     kamguard serve | worker | scheduler | migrate | createadmin | demo | import | export | audit verify
+             | dedupe check | dedupe scan
 
 Configuration comes from KAMGUARD_* environment variables (see docs/configuration.md), so several
 instances can run side by side on one machine with different KAMGUARD_DATA_DIR and ports.
@@ -23,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("kg_import", "Import KIND from a CSV, XLSX or JSON Lines file."),
     "export": ("kg_export", "Export KIND to a CSV, XLSX or JSON Lines file."),
     "audit": ("audit", "Audit trail commands: `kamguard audit verify`."),
+    "dedupe": ("dedupe", "Duplicate check: `kamguard dedupe check NAME` / `kamguard dedupe scan`."),
     "check": ("check", "Check the configuration (add --deploy for production checks)."),
     "manage": ("", "Run any Django management command: kamguard manage COMMAND …"),
 }
