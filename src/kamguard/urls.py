@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("kamguard.accounts.urls")),
     path("org/", include("kamguard.org.urls")),
     path("audit/", include("kamguard.audit.urls")),
+    path("customers/", include("kamguard.customers.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -26,6 +26,10 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", _("Dashboard"), "core:home"),
     NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG, ("/org/people/", "/org/duties/")),
     NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG, ("/org/",)),
+    NavItem("customers", _("Customers"), "customers:my_customers", Right.VIEW_ORG, ("/customers/",)),
+    NavItem("pools", _("Shared pools"), "customers:pool_list", Right.VIEW_ORG, ("/customers/pools/",)),
+    NavItem("disputes", _("Disputes"), "customers:dispute_list", Right.VIEW_ORG,
+            ("/customers/disputes/", "/customers/transfers/")),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
     NavItem("imports", _("Import and export"), "core:import_export", Right.MANAGE_ORG, ("/io/",)),
     NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),
@@ -39,9 +43,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     rights = user.rights
     items = []
     active_key = "home" if request.path == "/" else ""
-    for item in NAV_ITEMS:  # the first entry whose prefix matches wins ("people" before "org")
-        if not active_key and any(request.path.startswith(prefix) for prefix in item.match):
-            active_key = item.key
+    best = 0
+    for item in NAV_ITEMS:  # the longest matching prefix wins ("/org/people/" over "/org/")
+        for prefix in item.match:
+            if active_key != "home" and request.path.startswith(prefix) and len(prefix) > best:
+                active_key, best = item.key, len(prefix)
     for item in NAV_ITEMS:
         if item.right is not None and item.right not in rights:
             continue
