@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, Protocol
 
 from django.core.management.base import CommandError
 
@@ -14,6 +14,11 @@ from kamguard.core.context import RequestMeta, reset_request_meta, set_request_m
 from kamguard.core.errors import DomainError, PermissionRefused
 from kamguard.core.io.report import ImportReport
 from kamguard.org.models import User
+
+
+class Writer(Protocol):
+    def write(self, text: str) -> Any: ...
+
 
 EXIT_ROWS_BAD = 1
 EXIT_FILE_BAD = 2
@@ -48,7 +53,7 @@ def file_error(exc: DomainError, *, actor: User | None = None, command: str = ""
     return CommandError(f"{exc.message} [{exc.code}]", returncode=EXIT_FILE_BAD)
 
 
-def report_print(report: ImportReport, out: TextIO, *, as_json: bool) -> None:
+def report_print(report: ImportReport, out: Writer, *, as_json: bool) -> None:
     if as_json:
         out.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
         return

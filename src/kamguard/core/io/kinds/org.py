@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
@@ -52,7 +53,7 @@ class OrgKind(Kind):
         regions = RegionLookup()
         for key in ordering.order:
             number, row = keyed[key]
-            ctx.attempt(number, key, lambda key=key, row=row: self._apply(ctx, key, row, keyed, regions))
+            ctx.attempt(number, key, partial(self._apply, ctx, key, row, keyed, regions))
 
     def _apply(self, ctx: ImportContext, external_id: str, row: dict[str, str],
                keyed: dict[str, tuple[int, dict[str, str]]], regions: RegionLookup) -> RowStatus:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -72,8 +73,7 @@ class UsersKind(Kind):
         lookups = _Lookups()
         for key in ordering.order:
             number, row = keyed[key]
-            ctx.attempt(number, key, lambda key=key, row=row, number=number: self._apply(
-                ctx, number, key, row, keyed, lookups))
+            ctx.attempt(number, key, partial(self._apply, ctx, number, key, row, keyed, lookups))
 
     def _apply(self, ctx: ImportContext, number: int, external_id: str, row: dict[str, str],
                keyed: dict[str, tuple[int, dict[str, str]]], lookups: _Lookups) -> RowStatus:
@@ -113,7 +113,7 @@ class UsersKind(Kind):
             if has_left:
                 fields["is_active"] = False
             username, full_name = fields.pop("username"), fields.pop("full_name")
-            services.user_create(actor=ctx.actor, username=username, full_name=full_name, roles=roles,
+            services.user_create(actor=ctx.actor, username=username, full_name=full_name, roles=[r.value for r in roles],
                                  external_id=external_id, **fields)
             return RowStatus.CREATED
         changed = _changed(person, fields)

@@ -201,3 +201,12 @@ def test_nobody_changes_their_own_roles_by_import(world):
     report = run("users", HEADER + "U-ADAM,adam,安大明,admin|hr,,,,,,,,\n", actor=adam)
     assert errors_by_row(report)[2][0][0] == "role"
     assert roles_of("U-ADAM") == {"admin"}
+
+
+def test_export_queries_do_not_grow_with_the_number_of_people(org, django_assert_max_num_queries):
+    run("users", USERS_CSV)
+    many = HEADER + "".join(f"U-{i},user{i},人{i},manager,T-SH,U-SAM,u{i}@example.com,,,P5,,\n" for i in range(30))
+    assert run("users", many).created == 30
+    with django_assert_max_num_queries(8):
+        exported = export_run(actor=None, kind="users", file_format="csv")
+    assert exported.rows == 32
