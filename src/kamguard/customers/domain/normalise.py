@@ -39,7 +39,7 @@ LEGAL_FORMS: tuple[str, ...] = tuple(sorted({
     "股份有限公司", "有限责任公司", "股份合作公司", "股份公司", "有限公司", "总公司", "公司",
     "普通合伙企业", "有限合伙企业", "特殊普通合伙", "普通合伙", "有限合伙", "合伙企业",
     "个人独资企业", "独资企业", "个体工商户",
-    "有限會社", "株式会社",
+    "有限会社", "株式会社",
 }, key=len, reverse=True))
 
 # Business-form words for small firms, treated like legal forms (商行 in 丹妮贸易商行).
@@ -94,8 +94,11 @@ _STOCK_MARKERS = re.compile(
 )
 _TOWN = re.compile(r"^[\u4e00-\u9fff]{1,3}?(?:镇|乡|街道)(?=[\u4e00-\u9fff]{2})")
 _BRACKETS = re.compile(r"[(\[{【〔〖《<]([^()\[\]{}【】〔〕〖〗《》<>]*)[)\]}】〕〗》>]")
-_KEEP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# CJK: Extension A, the basic block, compatibility ideographs and the supplementary-plane extensions
+# (opencc maps a few rare traditional characters there).
+_CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_KEEP = re.compile(f"[^0-9a-z{_CJK_RANGES}]+")
+_CJK = re.compile(f"[{_CJK_RANGES}]")
 
 
 @cache
@@ -108,7 +111,15 @@ def fold_text(text: str) -> str:
     """NFKC width folding, traditional → simplified, lower case; brackets and punctuation kept."""
     folded = unicodedata.normalize("NFKC", text).strip().lower()
     folded = folded.replace("\u3000", " ")
-    return str(_converter().convert(folded)) if _CJK.search(folded) else folded
+    if not _CJK.search(folded):
+        return folded
+    # t2s is not always idempotent (薴 → 苧 → 苎): convert until nothing changes.
+    for _ in range(3):
+        converted = str(_converter().convert(folded))
+        if converted == folded:
+            break
+        folded = converted
+    return folded
 
 
 def strip_punctuation(text: str) -> str:
