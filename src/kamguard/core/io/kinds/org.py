@@ -66,8 +66,9 @@ class OrgKind(Kind):
             problems.add("kind", _("Use department or team."))
         kind = kind or current or DEPARTMENT
         if current is not None and kind != current:
-            problems.add("kind", _("%(id)s is already a %(current)s; a record cannot change its kind.")
-                         % {"id": external_id, "current": current})
+            message = (_("%(id)s is already a team; a record cannot change its kind.") if current == TEAM
+                       else _("%(id)s is already a department; a record cannot change its kind."))
+            problems.add("kind", message % {"id": external_id})
         name = row.get("name", "")
         if not name:
             problems.add("name", _("This field is required."))
