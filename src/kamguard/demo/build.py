@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from kamguard.demo.customer_build import BuiltCustomers
+from kamguard.demo.customer_plan import CustomersPlan
 from kamguard.demo.hashers import quick_demo_hashing
 from kamguard.demo.plan import DEMO_PASSWORD, PersonPlan, WorldPlan
 from kamguard.org import services
@@ -31,6 +33,7 @@ class BuiltWorld:
     teams: dict[str, Team] = field(default_factory=dict)
     people: dict[str, User] = field(default_factory=dict)  # person key → user, scale-1 people only
     bulk_people: int = 0
+    customers: BuiltCustomers | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def team_name(self, person: PersonPlan) -> str:
@@ -47,13 +50,26 @@ def demo_company_name() -> str:
 
 
 @transaction.atomic
-def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD) -> BuiltWorld:
-    """Write `plan` into the database. One transaction: a failure leaves nothing half-built.
+def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: CustomersPlan | None = None
+                ) -> BuiltWorld:
+    """Write `plan` into the database, then the `customers` plan if given (pools, customers, their history;
+    at scale N > 1 also the bulk customers). One transaction: a failure leaves nothing half-built.
 
     Passwords are hashed at a low Argon2 cost and upgraded at first sign-in: see `kamguard.demo.hashers`.
     """
     with quick_demo_hashing():
-        return _world_build(plan, password=password)
+        world = _world_build(plan, password=password)
+    if customers is not None:
+        from kamguard.demo.customer_build import customers_build
+
+        world.customers = customers_build(world, customers)
+        if plan.scale > 1:
+            from kamguard.demo.customer_bulk import bulk_customers_create
+
+            started = time.perf_counter()
+            world.customers.bulk_customers = bulk_customers_create(world, world.customers)
+            world.timings["customers (bulk builder)"] = time.perf_counter() - started
+    return world
 
 
 def _world_build(plan: WorldPlan, *, password: str) -> BuiltWorld:

@@ -99,6 +99,21 @@ class PeopleGenerator:
                 self._phones.add(number)
                 return number
 
+    def contact(self) -> tuple[str, str, bool]:
+        """A customer's contact: full name, its toneless pinyin (``zhangwei``) and whether female.
+
+        Namesakes are allowed (a large customer base has many 张伟), so drawing stays fast at any scale;
+        the phone comes from `mobile()` and is still never repeated.
+        """
+        surname = self._random.choices(self._surnames, weights=self._weights)[0]
+        is_female = self._random.random() < 0.45
+        pool = FEMALE_CHARACTERS if is_female else MALE_CHARACTERS
+        if self._random.random() < 0.3:
+            given = self._random.choice(pool)
+        else:
+            given = self._random.choice(LEADING_CHARACTERS + pool) + self._random.choice(pool)
+        return surname + given, self._surname_pinyin[surname] + "".join(lazy_pinyin(given)).lower(), is_female
+
     def _distinct_name(self) -> tuple[str, str, str, bool]:
         for _ in range(50):
             surname = self._random.choices(self._surnames, weights=self._weights)[0]

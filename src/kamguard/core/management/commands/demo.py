@@ -23,16 +23,16 @@ LOGIN_ORDER = {label: index for index, label in enumerate(
 
 class Command(BaseCommand):
     help = ("Build a demo organisation (3 regions, 8 teams, about 40 key account managers, specialists, "
-            "supervisors, an auditor, finance, HR and an administrator) through the real services, print the "
-            "logins and serve it.")
+            "supervisors, an auditor, finance, HR and an administrator), its shared pools and about 700 customers "
+            "with their ownership history through the real services, print the logins and serve it.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
         parser.add_argument("--no-serve", action="store_true", help="Build the demo and exit; do not serve it.")
         parser.add_argument("--scale", type=int, default=1,
-                            help="Multiply the teams and managers by N for benchmarks (50 → ~2,000 managers in "
-                                 "400 teams). Default 1.")
+                            help="Multiply the teams, managers and customers by N for benchmarks (50 → ~2,000 "
+                                 "managers in 400 teams, ~35,000 customers). Default 1.")
         parser.add_argument("--seed", type=int, default=42,
                             help="Seed for names, phones and dates: the same seed gives the same demo (default 42).")
         parser.add_argument("--database-url", default="",
@@ -52,6 +52,8 @@ class Command(BaseCommand):
             raise CommandError("--port must be between 1 and 65535.")
         from kamguard.core.errors import DomainError
         from kamguard.demo.build import demo_company_name, today, world_build
+        from kamguard.demo.customer_build import try_this
+        from kamguard.demo.customer_plan import plan_customers
         from kamguard.demo.plan import DEMO_PASSWORD, plan_world
         from kamguard.org.models import User
 
@@ -67,20 +69,28 @@ class Command(BaseCommand):
         migrated = time.perf_counter()
         plan = plan_world(seed=seed, scale=scale, as_of=today(), company_name=demo_company_name(),
                           taken_usernames=set(User.objects.values_list("username", flat=True)))
+        customers = plan_customers(plan, as_of=today())
         try:
-            world = world_build(plan, password=DEMO_PASSWORD)
+            world = world_build(plan, password=DEMO_PASSWORD, customers=customers)
         except DomainError as exc:
             details = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in exc.field_errors.items())
             raise CommandError(f"The demo could not be built: {exc.message} {details}".strip()) from exc
         built = time.perf_counter()
 
         database = settings.DATABASES["default"]
+        built_customers = world.customers
+        customer_count = len(built_customers.customers) + built_customers.bulk_customers if built_customers else 0
         self.stdout.write(self.style.SUCCESS(
             f"Demo built in {str(database['ENGINE']).rsplit('.', 1)[-1]} database {database['NAME']}: "
-            f"{len(plan.departments)} departments, {len(plan.teams)} teams, {len(plan.people)} people "
-            f"(seed {seed}, scale {scale})."))
+            f"{len(plan.departments)} departments, {len(plan.teams)} teams, {len(plan.people)} people, "
+            f"{len(customers.pools)} shared pools, {customer_count} customers (seed {seed}, scale {scale})."))
         self._write_timings(world.timings, migrate=migrated - started, total=built - started)
         self._write_logins(world, DEMO_PASSWORD)
+        if built_customers is not None:
+            self.stdout.write("Try this (sign in as):")
+            for line in try_this(world, built_customers):
+                self.stdout.write(f"  - {line}")
+            self.stdout.write("")
         self._write_second_factor_note()
         if options["no_serve"]:
             return
