@@ -39,7 +39,7 @@ def session_needs_second_factor(request: HttpRequest) -> str:
     user = request.user
     if request.session.get(SESSION_TOTP_VERIFIED):
         return ""
-    if TOTPDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).exists():
+    if TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():  # type: ignore[misc]
         return "verify"
     required = set(getattr(settings, "TOTP_REQUIRED_ROLES", []))
     if required and any(role.value in required for role in user.roles):  # type: ignore[union-attr]

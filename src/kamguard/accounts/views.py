@@ -116,6 +116,7 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
     """Step two: the code from the authenticator. Also used when a signed-in session owes the second factor."""
     User = get_user_model()  # noqa: N806
     signed_in = request.user.is_authenticated
+    user: Any
     if signed_in:
         if session_needs_second_factor(request) != "verify":
             return redirect(_safe_next(request, request.GET.get("next")))
@@ -134,7 +135,7 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.totp_verify(user=user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
+            services.totp_verify(user=user, code=form.cleaned_data["code"])
         except (ValidationFailed, NotFound) as exc:
             form_apply_error(form, exc)
             if not signed_in:

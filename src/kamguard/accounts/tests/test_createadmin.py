@@ -6,10 +6,23 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from kamguard.core.models import AuditEvent
 from kamguard.org.domain.roles import Role
 from kamguard.org.models import User
+
+
+@pytest.fixture(autouse=True)
+def _english():  # type: ignore[no-untyped-def]
+    # Commands speak the site's language (Chinese by default); the assertions below read the English.
+    with translation.override("en"):
+        yield
+
+
+def test_messages_follow_the_site_language(world):
+    with translation.override("zh-hans"), pytest.raises(CommandError, match="已被占用"):
+        call_command("createadmin", username="adam", full_name="x", password="Violet-Harbour-93")
 
 
 def test_creates_an_administrator_with_the_password_option(db):
