@@ -744,6 +744,9 @@ def transfer_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     transfer = selectors.transfer_request_list(viewer=viewer).filter(pk=request_id).first()
     if transfer is None:
         raise NotFound()
+    if not is_supervising(viewer):
+        raise PermissionRefused(_("Only a supervisor can decide transfer requests."),
+                                extra={"right": "transfer.decide"})
     form = TransferDecideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
