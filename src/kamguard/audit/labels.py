@@ -45,6 +45,39 @@ ACTION_LABELS: dict[str, Any] = {
     "org.user.password_set": _("Password set"),
     "org.role_conflict.added": _("Incompatible roles declared"),
     "org.role_conflict.removed": _("Incompatible roles removed"),
+    # customers and ownership
+    "customers.customer.created": _("Customer registered"),
+    "customers.customer.updated": _("Customer changed"),
+    "customers.customer.locked": _("Customer locked"),
+    "customers.customer.merged": _("Customers merged"),
+    "customers.customer.reclaim_warned": _("Reclaim warning sent"),
+    "customers.ownership.registered": _("Owner set at registration"),
+    "customers.ownership.claim": _("Claimed from the pool"),
+    "customers.ownership.release": _("Released to the pool"),
+    "customers.ownership.reclaim": _("Reclaimed to the pool"),
+    "customers.ownership.transfer": _("Ownership transferred"),
+    "customers.ownership.dispute": _("Ownership decided in a dispute"),
+    "customers.ownership.merge": _("Ownership changed by a merge"),
+    "customers.ownership.import": _("Ownership imported"),
+    "customers.ownership.allocation": _("Customer allocated"),
+    "customers.ownership.handover": _("Customer handed over at departure"),
+    "customers.account_team.set": _("Account team member set"),
+    "customers.account_team.removed": _("Account team member removed"),
+    "customers.contact.created": _("Contact added"),
+    "customers.contact.updated": _("Contact changed"),
+    "customers.pool.created": _("Pool created"),
+    "customers.pool.updated": _("Pool changed"),
+    "customers.pool.member_added": _("Pool member added"),
+    "customers.pool.member_changed": _("Pool member changed"),
+    "customers.pool.member_removed": _("Pool member removed"),
+    "customers.transfer.requested": _("Transfer requested"),
+    "customers.transfer.approved": _("Transfer approved"),
+    "customers.transfer.cancelled": _("Transfer cancelled"),
+    "customers.dispute.filed": _("Ownership dispute filed"),
+    "customers.dispute.answered": _("Ownership dispute answered"),
+    "customers.dispute.decided": _("Ownership dispute decided"),
+    "customers.dispute.withdrawn": _("Ownership dispute withdrawn"),
+    "customers.dispute_report.exported": _("Dispute report exported"),
     # the audit trail itself
     "audit.events.exported": _("Audit trail exported"),
     "audit.chain.verified": _("Audit chain verified"),
@@ -65,7 +98,13 @@ OBJECT_TYPE_LABELS: dict[str, Any] = {
 
 def action_label(code: str) -> str:
     label = ACTION_LABELS.get(code)
-    return str(label) if label is not None else code
+    if label is not None:
+        return str(label)
+    kind, _dot, verb = code.rpartition(".")
+    if kind and "." not in kind and verb in ("exported", "imported"):  # kamguard export/import KIND
+        text = _("Data exported: %(kind)s") if verb == "exported" else _("Data imported: %(kind)s")
+        return str(text) % {"kind": kind}
+    return code
 
 
 def action_choices() -> list[tuple[str, str]]:
