@@ -51,7 +51,7 @@ from kamguard.customers.domain.normalise import (  # noqa: E402
     normalise_company_name,
     strip_punctuation,
 )
-from kamguard.customers.domain.regions import match_region_prefix  # noqa: E402
+from kamguard.customers.domain.regions import match_region_prefix, region_of  # noqa: E402
 
 DATASETS = Path(os.environ.get("KAMGUARD_DATASETS", "/work/shared/datasets"))
 COMPANIES = DATASETS / "a_share_companies.csv"
@@ -125,7 +125,9 @@ def variants(company: Company, rng: random.Random, sounds: dict[str, list[str]],
     else:
         area = company.area if company.area and company.area not in body else ""
         if area and not region:
-            out.append(Query("region_added", f"{area}{'市' if rng.random() < 0.5 else ''}{full}", truth))
+            official = region_of(area)
+            prefix = official.name if official is not None and rng.random() < 0.5 else area  # 深圳市 or 深圳
+            out.append(Query("region_added", f"{prefix}{full}", truth))
             out.append(Query("region_bracket_full", f"{body}（{area}）{legal}", truth))
             out.append(Query("region_bracket_half", f"{body}({area}){legal}", truth))
     swaps = [swap for swap in SUFFIX_SWAPS if swap != legal]

@@ -284,13 +284,20 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
                 found = _short_name_score(a.stem, b.stem)
                 if found and found[0] > score:
                     score, reason = found
-        if score < 0.88 and has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core):
-            score, reason = 0.88, "same pronunciation"
+        if score < 0.80 and has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core):
+            score, reason = 0.80, "same pronunciation"
         # Whole names, suffixes included, as a weak tie-breaker (瑞只科技股份 vs 瑞泰科技股份).
         whole = 0.7 * fuzz.ratio(first.full, second.full) / 100.0
         if whole > score:
             score, reason = whole, "similar full name"
         reasons.append(reason)
+    if first.generic and second.generic:
+        # 中远海运控股 vs 中远海运科技: same core, different companies more often than not.
+        if first.generic == second.generic:
+            score += 0.01
+        else:
+            score -= 0.03
+            reasons.append("different generic words")
     first_region, second_region = first.region_info, second.region_info
     if regions_conflict(first_region, second_region):
         score -= 0.15

@@ -158,14 +158,21 @@ def _strip_suffix(text: str, words: tuple[str, ...], minimum: int = 2) -> tuple[
     return text, None
 
 
-def is_generic_phrase(text: str) -> bool:
-    """True when ``text`` is made only of industry and generic words (水务, 科技发展)."""
-    rest = text
+def generic_word_count(text: str) -> int | None:
+    """How many industry/generic words ``text`` is made of (水务 → 1, 科技发展 → 2), None if it has
+    anything else."""
+    rest, count = text, 0
     while rest:
         rest, word = _strip_suffix(rest, INDUSTRY_WORDS + GENERIC_WORDS, minimum=0)
         if word is None:
-            return False
-    return True
+            return None
+        count += 1
+    return count
+
+
+def is_generic_phrase(text: str) -> bool:
+    """True when ``text`` is made only of industry and generic words (水务, 科技发展, 农村商业银行 is not)."""
+    return generic_word_count(text) is not None
 
 
 def _split_branch(text: str) -> tuple[str, str | None]:
@@ -241,7 +248,7 @@ def normalise_company_name(name: str) -> NormalisedName:
             legal_form = legal_form or form
             continue
         candidate, word = _strip_suffix(text, GENERIC_WORDS)
-        if word is not None and not is_generic_phrase(candidate):
+        if word is not None and not is_generic_phrase(candidate) and region_of(candidate) is None:
             generic.append(word)
             text = candidate
             continue
@@ -255,7 +262,10 @@ def normalise_company_name(name: str) -> NormalisedName:
         if prefix is None:
             break
         rest = core[len(prefix):]
-        if len(rest) < 2 or is_generic_phrase(rest):
+        # 上海银行, 重庆水务: the region plus one industry word is the name itself.
+        # 北京中国建设银行: several words are distinctive enough, the region goes.
+        words = generic_word_count(rest)
+        if len(rest) < 2 or (words is not None and words <= 1):
             break
         found = region_of(prefix)
         if found is not None:
@@ -265,7 +275,9 @@ def normalise_company_name(name: str) -> NormalisedName:
     # A region between the core and the legal form (新月能源石家庄公司 → 新月能源, 石家庄).
     for length in range(min(len(core) - 2, 9), 1, -1):
         found = region_of(core[-length:])
-        if found is not None and not is_generic_phrase(core[:-length]):
+        if found is None or (found.level == "district" and core[-length:] != found.name):
+            continue  # short district names at the end (日出东方: 东方市) are too ambiguous
+        if not is_generic_phrase(core[:-length]):
             region = _more_specific(region, found)
             core = core[:-length]
             break

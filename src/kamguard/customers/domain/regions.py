@@ -110,6 +110,10 @@ def regions_by_name() -> dict[str, Region]:
                 current = found.get(key)
                 if current is None or rank[level] < rank[current.level]:
                     found[key] = region
+    # Common informal short forms.
+    for informal, official in (("内蒙", "内蒙古"),):
+        if official in found and informal not in found:
+            found[informal] = found[official]
     return found
 
 
