@@ -306,13 +306,13 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
     return Status(201, _customer_detail_out(viewer, customer))
 
 
-@router.get("/{customer_id}", response={200: CustomerDetailOut, **ERRORS}, summary="One customer")
+@router.get("/{int:customer_id}", response={200: CustomerDetailOut, **ERRORS}, summary="One customer")
 def customer_get(request: HttpRequest, customer_id: int) -> Any:
     viewer = _viewer(request)
     return _customer_detail_out(viewer, selectors.customer_get(viewer=viewer, customer_id=customer_id))
 
 
-@router.patch("/{customer_id}", response={200: CustomerDetailOut, **ERRORS}, summary="Change a customer")
+@router.patch("/{int:customer_id}", response={200: CustomerDetailOut, **ERRORS}, summary="Change a customer")
 def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
     viewer = _viewer(request)
     selectors.customer_get(viewer=viewer, customer_id=customer_id)
@@ -339,14 +339,14 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
     return _customer_detail_out(viewer, selectors.customer_get(viewer=viewer, customer_id=customer_id))
 
 
-@router.post("/{customer_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact")
+@router.post("/{int:customer_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact")
 def contact_create(request: HttpRequest, customer_id: int, payload: ContactIn) -> Any:
     viewer = _viewer(request)
     contact = records.contact_save(actor=viewer, customer_id=customer_id, **payload.model_dump())
     return Status(201, _contact_out(contact, True))
 
 
-@router.patch("/{customer_id}/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Change a contact")
+@router.patch("/{int:customer_id}/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Change a contact")
 def contact_update(request: HttpRequest, customer_id: int, contact_id: int, payload: ContactPatch) -> Any:
     viewer = _viewer(request)
     fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
@@ -361,7 +361,7 @@ class TeamMemberIn(Schema):
     reason: str = Field("", max_length=1000)
 
 
-@router.put("/{customer_id}/team/{user_id}", response={200: TeamMemberOut, **ERRORS},
+@router.put("/{int:customer_id}/team/{int:user_id}", response={200: TeamMemberOut, **ERRORS},
             summary="Add or change an account-team member")
 def team_member_set(request: HttpRequest, customer_id: int, user_id: int, payload: TeamMemberIn) -> Any:
     viewer = _viewer(request)
@@ -372,7 +372,7 @@ def team_member_set(request: HttpRequest, customer_id: int, user_id: int, payloa
                          credit_share=member.credit_share, start_on=member.start_on, end_on=member.end_on)
 
 
-@router.delete("/{customer_id}/team/{user_id}", response={204: None, **ERRORS},
+@router.delete("/{int:customer_id}/team/{int:user_id}", response={204: None, **ERRORS},
                summary="Remove an account-team member")
 def team_member_remove(request: HttpRequest, customer_id: int, user_id: int, reason: str = "") -> Any:
     records.account_team_remove(actor=_viewer(request), customer_id=customer_id, user_id=user_id, reason=reason[:1000])
@@ -400,32 +400,32 @@ class MergeIn(Schema):
     reason: str = Field(..., max_length=1000)
 
 
-@router.post("/{customer_id}/claim", response={200: CustomerOut, **ERRORS}, summary="Claim from the shared pool")
+@router.post("/{int:customer_id}/claim", response={200: CustomerOut, **ERRORS}, summary="Claim from the shared pool")
 def customer_claim(request: HttpRequest, customer_id: int) -> Any:
     customer = ownership.customer_claim(actor=_viewer(request), customer_id=customer_id)
     return _customer_out(customer)
 
 
-@router.post("/{customer_id}/release", response={200: CustomerOut, **ERRORS}, summary="Release to the shared pool")
+@router.post("/{int:customer_id}/release", response={200: CustomerOut, **ERRORS}, summary="Release to the shared pool")
 def customer_release(request: HttpRequest, customer_id: int, payload: ReasonIn) -> Any:
     return _customer_out(ownership.customer_release(actor=_viewer(request), customer_id=customer_id,
                                                     reason=payload.reason))
 
 
-@router.post("/{customer_id}/lock", response={200: CustomerOut, **ERRORS}, summary="Lock or unlock against reclaim")
+@router.post("/{int:customer_id}/lock", response={200: CustomerOut, **ERRORS}, summary="Lock or unlock against reclaim")
 def customer_lock(request: HttpRequest, customer_id: int, payload: LockIn) -> Any:
     return _customer_out(ownership.customer_lock(actor=_viewer(request), customer_id=customer_id,
                                                  locked=payload.locked, reason=payload.reason))
 
 
-@router.post("/{customer_id}/transfer", response={200: CustomerOut, **ERRORS},
+@router.post("/{int:customer_id}/transfer", response={200: CustomerOut, **ERRORS},
              summary="Transfer directly (supervisors)")
 def customer_transfer(request: HttpRequest, customer_id: int, payload: TransferIn) -> Any:
     return _customer_out(ownership.customer_transfer(actor=_viewer(request), customer_id=customer_id,
                                                      to_owner_id=payload.to_owner_id, reason=payload.reason))
 
 
-@router.post("/{customer_id}/merge", response={200: CustomerOut, **ERRORS},
+@router.post("/{int:customer_id}/merge", response={200: CustomerOut, **ERRORS},
              summary="Merge a duplicate into this customer (supervisors)")
 def customer_merge(request: HttpRequest, customer_id: int, payload: MergeIn) -> Any:
     return _customer_out(records.customer_merge(actor=_viewer(request), survivor_id=customer_id,
@@ -457,7 +457,7 @@ def _ledger_entry(c: OwnershipChange) -> LedgerEntryOut:
                           reason=c.reason, reference=c.reference)
 
 
-@router.get("/{customer_id}/ownership", response={200: LedgerOut, **ERRORS},
+@router.get("/{int:customer_id}/ownership", response={200: LedgerOut, **ERRORS},
             summary="The ownership ledger; with ?on=DATE also who owned it at the end of that day")
 def ownership_ledger(request: HttpRequest, customer_id: int, on: dt.date | None = None) -> Any:
     viewer = _viewer(request)
@@ -482,7 +482,7 @@ class TimelineOut(Schema):
     summary: str
 
 
-@router.get("/{customer_id}/timeline", response={200: Page[TimelineOut], **ERRORS},
+@router.get("/{int:customer_id}/timeline", response={200: Page[TimelineOut], **ERRORS},
             summary="The timeline, newest first (a merge survivor includes its merged records)")
 def customer_timeline(request: HttpRequest, customer_id: int, params: Query[ListParams]) -> Any:
     viewer = _viewer(request)
@@ -544,7 +544,7 @@ def transfer_request_list(request: HttpRequest, params: Query[ListParams],
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("-pk",), serialize=_transfer_out)
 
 
-@router.post("/transfer-requests/{request_id}/decide", response={200: TransferRequestOut, **ERRORS},
+@router.post("/transfer-requests/{int:request_id}/decide", response={200: TransferRequestOut, **ERRORS},
              summary="Approve or reject (a supervisor who is not a party)")
 def transfer_request_decide(request: HttpRequest, request_id: int, payload: DecideIn) -> Any:
     decided = ownership.transfer_request_decide(actor=_viewer(request), request_id=request_id,
@@ -552,7 +552,7 @@ def transfer_request_decide(request: HttpRequest, request_id: int, payload: Deci
     return _transfer_out(decided)
 
 
-@router.post("/transfer-requests/{request_id}/cancel", response={200: TransferRequestOut, **ERRORS},
+@router.post("/transfer-requests/{int:request_id}/cancel", response={200: TransferRequestOut, **ERRORS},
              summary="Cancel your own pending request")
 def transfer_request_cancel(request: HttpRequest, request_id: int) -> Any:
     cancelled = ownership.transfer_request_cancel(actor=_viewer(request), request_id=request_id)
@@ -660,12 +660,12 @@ def dispute_report(request: HttpRequest, period: Literal["month", "quarter"] = "
     return [ReportRowOut(**row.as_dict()) for row in rows]  # type: ignore[arg-type]
 
 
-@router.get("/disputes/{dispute_id}", response={200: DisputeOut, **ERRORS}, summary="One dispute")
+@router.get("/disputes/{int:dispute_id}", response={200: DisputeOut, **ERRORS}, summary="One dispute")
 def dispute_get(request: HttpRequest, dispute_id: int) -> Any:
     return _dispute_out(_dispute_get(_viewer(request), dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/answer", response={200: DisputeOut, **ERRORS}, summary="The owner answers")
+@router.post("/disputes/{int:dispute_id}/answer", response={200: DisputeOut, **ERRORS}, summary="The owner answers")
 def dispute_answer(request: HttpRequest, dispute_id: int, payload: AnswerIn) -> Any:
     viewer = _viewer(request)
     disputes.dispute_answer(actor=viewer, dispute_id=dispute_id, answer=payload.answer,
@@ -673,7 +673,7 @@ def dispute_answer(request: HttpRequest, dispute_id: int, payload: AnswerIn) -> 
     return _dispute_out(_dispute_get(viewer, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/decide", response={200: DisputeOut, **ERRORS}, summary="The arbiter decides")
+@router.post("/disputes/{int:dispute_id}/decide", response={200: DisputeOut, **ERRORS}, summary="The arbiter decides")
 def dispute_decide(request: HttpRequest, dispute_id: int, payload: DisputeDecideIn) -> Any:
     viewer = _viewer(request)
     disputes.dispute_decide(actor=viewer, dispute_id=dispute_id, outcome=payload.outcome, reason=payload.reason,
@@ -681,7 +681,7 @@ def dispute_decide(request: HttpRequest, dispute_id: int, payload: DisputeDecide
     return _dispute_out(_dispute_get(viewer, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/withdraw", response={200: DisputeOut, **ERRORS},
+@router.post("/disputes/{int:dispute_id}/withdraw", response={200: DisputeOut, **ERRORS},
              summary="The claimant withdraws")
 def dispute_withdraw(request: HttpRequest, dispute_id: int) -> Any:
     viewer = _viewer(request)
@@ -791,12 +791,12 @@ def _pool_detail(pool: Pool) -> PoolDetailOut:
     return PoolDetailOut(**_pool_out(pool).model_dump(), members=members)
 
 
-@router.get("/pools/{pool_id}", response={200: PoolDetailOut, **ERRORS}, summary="One shared pool with its members")
+@router.get("/pools/{int:pool_id}", response={200: PoolDetailOut, **ERRORS}, summary="One shared pool with its members")
 def pool_get(request: HttpRequest, pool_id: int) -> Any:
     return _pool_detail(selectors.pool_get(viewer=_viewer(request), pool_id=pool_id))
 
 
-@router.patch("/pools/{pool_id}", response={200: PoolDetailOut, **ERRORS}, summary="Change a pool's rules")
+@router.patch("/pools/{int:pool_id}", response={200: PoolDetailOut, **ERRORS}, summary="Change a pool's rules")
 def pool_update(request: HttpRequest, pool_id: int, payload: PoolIn) -> Any:
     viewer = _viewer(request)
     selectors.pool_get(viewer=viewer, pool_id=pool_id)
@@ -808,7 +808,7 @@ class PoolMemberIn(Schema):
     is_admin: bool = False
 
 
-@router.put("/pools/{pool_id}/members/{user_id}", response={200: PoolDetailOut, **ERRORS},
+@router.put("/pools/{int:pool_id}/members/{int:user_id}", response={200: PoolDetailOut, **ERRORS},
             summary="Add a member or change whether they administer the pool")
 def pool_member_set(request: HttpRequest, pool_id: int, user_id: int, payload: PoolMemberIn) -> Any:
     viewer = _viewer(request)
@@ -818,7 +818,7 @@ def pool_member_set(request: HttpRequest, pool_id: int, user_id: int, payload: P
     return _pool_detail(pool)
 
 
-@router.delete("/pools/{pool_id}/members/{user_id}", response={200: PoolDetailOut, **ERRORS},
+@router.delete("/pools/{int:pool_id}/members/{int:user_id}", response={200: PoolDetailOut, **ERRORS},
                summary="Remove a member")
 def pool_member_remove(request: HttpRequest, pool_id: int, user_id: int) -> Any:
     viewer = _viewer(request)
