@@ -186,7 +186,9 @@ def _followups_set(built: BuiltCustomers) -> None:
 def try_this(world: BuiltWorld, built: BuiltCustomers) -> list[str]:
     """A few things each role can do in the demo right away, from the data as built."""
     lines: list[str] = []
-    owners = (Customer.objects.filter(owner__isnull=False, status=CustomerStatus.ACTIVE, owner__is_active=True)
+    owners = (Customer.objects.filter(owner__in=[world.people[p.key].pk for p in world.plan.people
+                                                 if not p.is_bulk and "manager" in p.roles],
+                                      status=CustomerStatus.ACTIVE, owner__is_active=True)
               .values("owner").annotate(n=Count("pk")).order_by("-n", "owner"))
     top = owners.first()
     if top:

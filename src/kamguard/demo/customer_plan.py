@@ -173,6 +173,7 @@ class PoolPlan:
 @dataclass
 class CustomersPlan:
     seed: int
+    as_of: dt.date
     pools: list[PoolPlan] = field(default_factory=list)
     customers: list[CustomerPlan] = field(default_factory=list)
     history: list[HistoryStep] = field(default_factory=list)
@@ -296,7 +297,7 @@ def plan_customers(world: WorldPlan, *, as_of: dt.date, customers_per_manager: f
     """The scale-1 customers, pools and history for the organisation `world` (its seed drives the draws)."""
     drawer = _Drawer(world.seed, as_of)
     rng = drawer.rng
-    plan = CustomersPlan(seed=world.seed, bulk_per_manager=customers_per_manager)
+    plan = CustomersPlan(seed=world.seed, as_of=as_of, bulk_per_manager=customers_per_manager)
     by_region: dict[str, list[Company]] = {key: [] for key, *_ in REGIONS}
     for index, company in enumerate(companies()):
         by_region[region_of(company, index)].append(company)

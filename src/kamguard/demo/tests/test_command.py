@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from kamguard.core.management.commands import serve
 from kamguard.core.models import AuditEvent
+from kamguard.customers.models import Customer
 from kamguard.org.models import Department, User
 from kamguard.org.services import user_create
 
@@ -22,6 +23,9 @@ def serve_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(serve.Command, "handle", lambda self, *args, **options: calls.append(options))
     return calls
+
+
+SMALL_BOOK = ("--customers-per-manager", "3")  # every story of the history, a fraction of the customers
 
 
 def _run(*args: str) -> str:
@@ -46,7 +50,7 @@ def test_refuses_a_database_that_already_has_people(db: None, serve_calls: list[
 
 @override_settings(TOTP_REQUIRED_ROLES=[])
 def test_no_serve_builds_prints_the_logins_and_exits(db: None, serve_calls: list[dict[str, Any]]) -> None:
-    output = _run("--no-serve", "--seed", "42")
+    output = _run("--no-serve", "--seed", "42", *SMALL_BOOK)
     assert serve_calls == []
     assert User.objects.count() == 58
     assert "Demo-Pass-2026" in output
@@ -56,10 +60,14 @@ def test_no_serve_builds_prints_the_logins_and_exits(db: None, serve_calls: list
         assert username in output
     assert "Timing:" in output
     assert "Second factor: off for this demo" in output
+    # the customers, and what to try with them
+    assert "3 shared pools" in output and "Try this" in output
+    assert f"{Customer.objects.count()} customers" in output
+    assert "transfer request(s) waiting" in output
 
 
 def test_serves_after_building_without_migrating_again(db: None, serve_calls: list[dict[str, Any]]) -> None:
-    output = _run("--host", "0.0.0.0", "--port", "8123")  # noqa: S104 - passed through, never bound here
+    output = _run("--host", "0.0.0.0", "--port", "8123", *SMALL_BOOK)  # noqa: S104 - passed through, never bound here
     assert len(serve_calls) == 1
     assert serve_calls[0]["host"] == "0.0.0.0"  # noqa: S104
     assert serve_calls[0]["port"] == 8123
@@ -73,7 +81,7 @@ def test_force_adds_the_demo_beside_existing_people(db: None, serve_calls: list[
     existing = user_create(actor=None, username="hu.lin", full_name="胡琳", roles=["manager"])
     Department.objects.create(name="总公司", path="/0/")
     # when
-    _run("--no-serve", "--force")
+    _run("--no-serve", "--force", *SMALL_BOOK)
     # then: nothing existing was changed, the demo got other names
     assert User.objects.get(pk=existing.pk).full_name == "胡琳"
     assert User.objects.count() == 59
@@ -81,7 +89,7 @@ def test_force_adds_the_demo_beside_existing_people(db: None, serve_calls: list[
     assert Department.objects.filter(parent__isnull=True, name="总公司（演示2）").exists()
 
 
-@pytest.mark.parametrize("args", [("--scale", "0"), ("--port", "0"),
+@pytest.mark.parametrize("args", [("--scale", "0"), ("--port", "0"), ("--customers-per-manager", "1"),
                                   ("--database-url", "postgres://nobody@127.0.0.1:1/elsewhere")])
 def test_bad_options_are_refused_before_anything_is_written(db: None, args: tuple[str, ...],
                                                             serve_calls: list[dict[str, Any]]) -> None:

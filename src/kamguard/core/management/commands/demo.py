@@ -17,6 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 MAX_SCALE = 1000
+CUSTOMERS_PER_MANAGER = 17.5  # kamguard.demo.customer_plan.CUSTOMERS_PER_MANAGER, without importing models early
+MIN_CUSTOMERS_PER_MANAGER = 3.0
+MAX_CUSTOMERS_PER_MANAGER = 200.0
 LOGIN_ORDER = {label: index for index, label in enumerate(
     ["administrator", "internal auditor", "HR", "finance", "sales director", "supervisor"])}
 
@@ -35,6 +38,10 @@ class Command(BaseCommand):
                                  "managers in 400 teams, ~35,000 customers). Default 1.")
         parser.add_argument("--seed", type=int, default=42,
                             help="Seed for names, phones and dates: the same seed gives the same demo (default 42).")
+        parser.add_argument("--customers-per-manager", type=float, default=CUSTOMERS_PER_MANAGER,
+                            help=f"Customers per active key account manager, a quarter of them in the shared pools "
+                                 f"(default {CUSTOMERS_PER_MANAGER}: about 700 at scale 1; at least "
+                                 f"{MIN_CUSTOMERS_PER_MANAGER}, enough for every story of the history).")
         parser.add_argument("--database-url", default="",
                             help="Build in this database instead of <KAMGUARD_DATA_DIR>/demo.sqlite3 (read by the "
                                  "`kamguard` command before settings load).")
@@ -46,6 +53,10 @@ class Command(BaseCommand):
         scale, seed = options["scale"], options["seed"]
         if not 1 <= scale <= MAX_SCALE:
             raise CommandError(f"--scale must be between 1 and {MAX_SCALE}.")
+        per_manager = options["customers_per_manager"]
+        if not MIN_CUSTOMERS_PER_MANAGER <= per_manager <= MAX_CUSTOMERS_PER_MANAGER:
+            raise CommandError(f"--customers-per-manager must be between {MIN_CUSTOMERS_PER_MANAGER:g} and "
+                               f"{MAX_CUSTOMERS_PER_MANAGER:g}.")
         if options["database_url"]:
             _ensure_database_is(options["database_url"])
         if not options["no_serve"] and not 0 < options["port"] < 65536:
@@ -69,7 +80,7 @@ class Command(BaseCommand):
         migrated = time.perf_counter()
         plan = plan_world(seed=seed, scale=scale, as_of=today(), company_name=demo_company_name(),
                           taken_usernames=set(User.objects.values_list("username", flat=True)))
-        customers = plan_customers(plan, as_of=today())
+        customers = plan_customers(plan, as_of=today(), customers_per_manager=per_manager)
         try:
             world = world_build(plan, password=DEMO_PASSWORD, customers=customers)
         except DomainError as exc:
