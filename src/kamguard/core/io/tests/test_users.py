@@ -207,6 +207,7 @@ def test_export_queries_do_not_grow_with_the_number_of_people(org, django_assert
     run("users", USERS_CSV)
     many = HEADER + "".join(f"U-{i},user{i},人{i},manager,T-SH,U-SAM,u{i}@example.com,,,P5,,\n" for i in range(30))
     assert run("users", many).created == 30
-    with django_assert_max_num_queries(10)  # constant: people, roles, audit (+ lock on PostgreSQL):
+    # constant: people, roles, audit (+ the chain lock on PostgreSQL)
+    with django_assert_max_num_queries(10):
         exported = export_run(actor=None, kind="users", file_format="csv")
     assert exported.rows == 32
