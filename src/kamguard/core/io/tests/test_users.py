@@ -134,8 +134,10 @@ def test_a_username_taken_by_someone_else_is_a_row_error(org):
     assert errors_by_row(report)[2][0][0] == "username"
 
 
-def test_left_on_in_the_past_deactivates_the_account_and_ends_sessions(org):
+def test_left_on_in_the_past_deactivates_the_account_and_ends_sessions(org, client_for):
     run("users", USERS_CSV)
+    browser = client_for(User.objects.get(external_id="U-ALICE"))
+    assert browser.get("/").status_code == 200
     yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
     # when
     report = run("users", USERS_CSV.replace("2024-01-15,", f"2024-01-15,{yesterday}"))
@@ -143,6 +145,7 @@ def test_left_on_in_the_past_deactivates_the_account_and_ends_sessions(org):
     alice = User.objects.get(external_id="U-ALICE")
     assert report.updated == 1 and alice.is_active is False and alice.left_on.isoformat() == yesterday
     assert audit_count("org.user.updated") == 1
+    assert browser.get("/").status_code == 302  # signed out: the session ended
     # and a new person who already left is created inactive; a future leaving date leaves the account active
     tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     run("users", HEADER + f"U-OLD,old,旧人,manager,,,,,,,2020-01-01,2021-01-01\n"
