@@ -63,7 +63,8 @@ def _on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequ
     with transaction.atomic():
         audit_record(actor=None, action="auth.login.failed", object_type="org.user", object_id="",
                      object_label=username,
-                     reason="locked out" if locked else "wrong username or password")
+                     reason="locked out" if locked else "wrong second-factor code" if credentials.get(
+                         "second_factor") else "wrong username or password")
 
 
 @receiver(user_locked_out, dispatch_uid="kamguard.accounts.locked_out")

@@ -7,11 +7,13 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -132,27 +134,45 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:login")
         next_url = _safe_next(request, request.session.get(PENDING_NEXT))
 
+    # Wrong codes count towards the same (username, address) lockout as wrong passwords.
+    credentials = {"username": user.get_username(), "second_factor": True}
+    if request.method == "POST" and AxesProxyHandler.is_locked(request, credentials):
+        return _second_step_abandon(request, signed_in, locked=True)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.totp_verify(user=user, code=form.cleaned_data["code"])
         except (ValidationFailed, NotFound) as exc:
             form_apply_error(form, exc)
-            if not signed_in:
-                failures = int(request.session.get(PENDING_FAILURES, 0)) + 1
-                request.session[PENDING_FAILURES] = failures
-                if failures >= PENDING_MAX_FAILURES:
-                    _pending_clear(request)
-                    messages.error(request, _("Too many wrong codes. Enter your password again."))
-                    return redirect("accounts:login")
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+            failures = int(request.session.get(PENDING_FAILURES, 0)) + 1
+            request.session[PENDING_FAILURES] = failures
+            if getattr(request, "axes_locked_out", False):
+                return _second_step_abandon(request, signed_in, locked=True)
+            if failures >= PENDING_MAX_FAILURES:
+                return _second_step_abandon(request, signed_in, locked=False)
         else:
             request.session[SESSION_TOTP_VERIFIED] = True
             if not signed_in:
                 backend = request.session.get(PENDING_BACKEND)
                 _pending_clear(request)
                 login(request, user, backend=backend)  # rotates the session id; keeps the flag
+            request.session.pop(PENDING_FAILURES, None)
             return redirect(next_url)
     return render(request, "accounts/totp_verify.html", {"form": form, "next": next_url, "signed_in": signed_in})
+
+
+def _second_step_abandon(request: HttpRequest, signed_in: bool, *, locked: bool) -> HttpResponse:
+    """Too many wrong codes: forget who passed the password (or sign out), so the password is asked again."""
+    if signed_in:
+        request.kg_logout_reason = "too many wrong codes"  # type: ignore[attr-defined]
+        logout(request)
+    else:
+        _pending_clear(request)
+    if locked:
+        return lockout_response(request)
+    messages.error(request, _("Too many wrong codes. Enter your password again."))
+    return redirect("accounts:login")
 
 
 def _qr_data_uri(uri: str) -> str:

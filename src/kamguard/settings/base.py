@@ -142,6 +142,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kamguard.accounts.views.lockout_response"
 # The same client address as the audit trail (honours TRUST_X_FORWARDED_FOR behind a proxy).
 AXES_CLIENT_IP_CALLABLE = "kamguard.core.middleware.client_ip"
+# Behind a reverse proxy every request comes from the proxy's address, so lockouts and the audit trail
+# would see one address. Set KAMGUARD_TRUSTED_PROXY=true only when the proxy *replaces* X-Forwarded-For
+# with the real client address (nginx: proxy_set_header X-Forwarded-For $remote_addr); otherwise a
+# client could choose its own address.
+TRUST_X_FORWARDED_FOR = env_bool("KAMGUARD_TRUSTED_PROXY", False)
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 

@@ -137,3 +137,14 @@ def test_pages_are_translated_into_chinese(world, client_for):
     assert "我的会话" in body and "我的访问令牌" in body and "My sessions" not in body
     client.cookies["kamguard_language"] = "en"
     assert "My sessions" in client.get("/accounts/security/").content.decode()
+
+
+def test_behind_a_trusted_proxy_lockout_and_audit_use_the_forwarded_address(world, settings):
+    settings.TRUST_X_FORWARDED_FOR = True
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "alice", "wrong-password", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.1")
+    assert actions("auth.login.failed")[-1].ip_address == "203.0.113.9"
+    # same proxy, another client address: not locked
+    assert sign_in(Client(), "alice", HTTP_X_FORWARDED_FOR="203.0.113.10", REMOTE_ADDR="10.0.0.1").status_code == 302
+    assert sign_in(Client(), "alice", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.1").status_code == 429

@@ -115,15 +115,33 @@ def test_a_code_cannot_be_used_twice(world):
         services.totp_verify(user=world.bob, code=code)
 
 
-def test_too_many_wrong_codes_send_back_to_the_password(world):
-    enrol(world.bob)
+def test_wrong_codes_count_towards_the_sign_in_lockout(world, settings):
+    device = enrol(world.bob)
     client = Client()
     sign_in(client, "bob")
-    for _ in range(4):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert client.post("/accounts/login/verify/", {"code": "000000"}).status_code == 200
+    assert actions("auth.login.failed")[-1].reason == "wrong second-factor code"
+
+    # the failure that reaches the limit locks (bob, this address) and forgets the password step
     response = client.post("/accounts/login/verify/", {"code": "000000"})
-    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
-    assert client.get("/accounts/login/verify/").status_code == 302
+    assert response.status_code == 429
+    assert client.post("/accounts/login/verify/", {"code": code_now(device, 1)}).status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert sign_in(Client(), "bob").status_code == 429  # the password alone will not do now
+
+
+def test_a_signed_in_session_is_signed_out_after_too_many_wrong_codes(world, client_for, settings):
+    client = client_for(world.bob)
+    session = client.session
+    session["kg_totp_verified"] = False
+    session.save()
+    enrol(world.bob)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert client.post("/accounts/login/verify/", {"code": "000000"}).status_code == 200
+    assert client.post("/accounts/login/verify/", {"code": "000000"}).status_code == 429
+    assert client.get("/").status_code == 302
+    assert "_auth_user_id" not in client.session
 
 
 def test_verify_page_without_a_password_step_goes_to_sign_in(db):
