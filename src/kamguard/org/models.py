@@ -12,12 +12,6 @@ from kamguard.core.models import TimeStampedModel
 from kamguard.org.domain.roles import Right, Role, Scope, rights_for, scope_for
 
 
-class DepartmentKind(models.TextChoices):
-    COMPANY = "company", _("Company")
-    DEPARTMENT = "department", _("Department")
-    DIVISION = "division", _("Division")
-
-
 class Department(TimeStampedModel):
     external_id = models.CharField(_("external id"), max_length=64, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=120)

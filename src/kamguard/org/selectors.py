@@ -5,7 +5,17 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from kamguard.core.errors import NotFound
-from kamguard.org.models import Department, Grade, Industry, Post, Region, RoleAssignment, RoleConflict, Team, User
+from kamguard.org.models import (
+    Department,
+    Grade,
+    Industry,
+    Post,
+    Region,
+    RoleAssignment,
+    RoleConflict,
+    Team,
+    User,
+)
 from kamguard.org.scopes import scope_q
 
 USER_SORTS = {

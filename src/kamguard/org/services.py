@@ -77,7 +77,8 @@ def department_create(*, actor: User | None, name: str, parent: Department | Non
     name = _clean_name(name, "name")
     if Department.objects.filter(parent=parent, name=name).exists():
         raise ValidationFailed(field_errors={"name": [_("A department with this name already exists here.")]})
-    if external_id and Department.objects.filter(external_id=external_id).exists():
+    if external_id and (Department.objects.filter(external_id=external_id).exists()
+                        or Team.objects.filter(external_id=external_id).exists()):
         raise ValidationFailed(field_errors={"external_id": [_("This external id is already used.")]})
     department = Department.objects.create(name=name, parent=parent, region=region, head=head,
                                            external_id=external_id or None)
@@ -215,8 +216,18 @@ def reference_save(*, actor: User | None, kind: str, instance_id: int | None = N
 
 # ---------------------------------------------------------------- people
 
+PERSON_MAX_LENGTHS = {"username": 150, "full_name": 120, "email": 254, "phone": 32, "wechat": 64, "external_id": 64,
+                      "preferred_language": 10}
+
+
 def _validate_person_fields(fields: dict[str, Any], *, user_id: int | None) -> None:
     errors: dict[str, list[str]] = {}
+    for key, limit in PERSON_MAX_LENGTHS.items():
+        value = fields.get(key)
+        if isinstance(value, str) and len(value.strip()) > limit:
+            errors[key] = [_("At most %(max)s characters.") % {"max": limit}]
+    if errors:
+        raise ValidationFailed(field_errors=errors)
     if "username" in fields:
         username = (fields["username"] or "").strip()
         fields["username"] = username
@@ -291,6 +302,8 @@ def user_create(*, actor: User | None, username: str, full_name: str, roles: lis
     _validate_person_fields(fields, user_id=None)
     role_set = _parse_roles(roles)
     _check_role_conflicts(role_set)
+    if Role.ADMIN in role_set and actor is not None and not actor.has_role(Role.ADMIN):
+        raise PermissionRefused(_("Only an administrator can grant the administrator role."))
     if password:
         _validate_new_password(password, fields)
     user = User(**fields)
