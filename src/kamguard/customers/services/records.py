@@ -34,7 +34,11 @@ from kamguard.customers.services.common import (
     timeline_add,
     visible_customer,
 )
-from kamguard.customers.services.dedupe import candidates_for_viewer, customer_dedupe_check, customer_keys_refresh
+from kamguard.customers.services.dedupe import (
+    candidates_for_viewer,
+    customer_dedupe_check,
+    customer_keys_refresh,
+)
 from kamguard.org.domain.roles import Right
 from kamguard.org.models import Industry, Region, User
 from kamguard.org.scopes import person_in_scope
@@ -114,14 +118,10 @@ def region_guess(*, name: str, address: str) -> Region | None:
             if found is not None:
                 codes.append(found.code)
             rest = rest[len(prefix):]
-        if codes:
-            region = Region.objects.filter(code__in=codes).order_by("-code").first()
-            best = None
-            for code in reversed(codes):
-                best = Region.objects.filter(code=code).first()
-                if best:
-                    break
-            return best or region
+        found_regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
+        for code in reversed(codes):  # the most precise level found
+            if code in found_regions:
+                return found_regions[code]
     return None
 
 
