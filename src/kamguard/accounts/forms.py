@@ -38,3 +38,19 @@ class PasswordConfirmForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300,
                              help_text=_("Recorded in the audit trail, e.g. “lost phone, ticket 123”."))
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(label=_("Current password"), strip=False,
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password = forms.CharField(label=_("New password"), strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                   help_text=_("At least 10 characters; not a common password, not all digits."))
+    new_password_again = forms.CharField(label=_("New password, again"), strip=False,
+                                         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", _("The two new passwords differ."))
+        return data

@@ -77,6 +77,28 @@ def session_end(*, actor: User, session_id: int, reason: str = "") -> UserSessio
     return tracked
 
 
+@transaction.atomic
+def password_change(*, actor: User, current_password: str, new_password: str, keep_session_key: str | None) -> int:
+    """Change one's own password (checked against the current one) and end one's other sessions.
+
+    Returns how many other sessions were ended. Validation and the audit event come from
+    `org.services.user_set_password`; the caller keeps its own session with `update_session_auth_hash`.
+    """
+    from kamguard.org.services import user_set_password
+
+    if not current_password or not actor.check_password(current_password):
+        raise ValidationFailed(_("The current password is not right."), code="wrong_password",
+                               field_errors={"current_password": [_("Enter your current password.")]})
+    if current_password == new_password:
+        raise ValidationFailed(field_errors={"new_password": [_("Choose a password different from the current one.")]})
+    try:
+        user_set_password(actor=actor, user=actor, password=new_password)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, code=exc.code, field_errors={
+            "new_password": exc.field_errors.get("password", [])}) from exc
+    return sessions_end_all(actor=actor, user=actor, reason="password changed", except_key=keep_session_key)
+
+
 # ---------------------------------------------------------------- access tokens
 
 def _clean_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/verify/", views.totp_verify, name="totp_verify"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("security/", views.security, name="security"),
+    path("security/password/", views.password_change, name="password_change"),
     path("security/authenticator/", views.totp_enrol, name="totp_enrol"),
     path("security/authenticator/reset/", views.totp_reset, name="totp_reset"),
     path("security/sessions/<int:session_id>/end/", views.session_end, name="session_end"),

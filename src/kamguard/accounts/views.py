@@ -10,7 +10,7 @@ import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
@@ -24,7 +24,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from kamguard.accounts import selectors, services
-from kamguard.accounts.forms import CodeForm, PasswordConfirmForm, ReasonForm, TokenCreateForm
+from kamguard.accounts.forms import (
+    CodeForm,
+    PasswordChangeForm,
+    PasswordConfirmForm,
+    ReasonForm,
+    TokenCreateForm,
+)
 from kamguard.accounts.middleware import (
     SESSION_ENDED_REASON,
     SESSION_TOTP_VERIFIED,
@@ -305,6 +311,25 @@ def totp_reset(request: HttpRequest) -> HttpResponse:
     context = _security_context(request)
     context["password_form"] = form
     return render(request, "accounts/security.html", context, status=422)
+
+
+@never_cache
+@page_view()
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ended = services.password_change(
+                actor=request.user, current_password=form.cleaned_data["current_password"],  # type: ignore[arg-type]
+                new_password=form.cleaned_data["new_password"], keep_session_key=request.session.session_key)
+        except ValidationFailed as exc:
+            form_apply_error(form, exc)
+        else:
+            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+            messages.success(request, _("Your password was changed. %(count)s other sessions were ended.")
+                             % {"count": ended})
+            return redirect("accounts:security")
+    return render(request, "accounts/password_form.html", {"form": form})
 
 
 # ---------------------------------------------------------------- a person's access (administrators)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from kamguard.accounts import services
@@ -151,3 +152,32 @@ def test_api_ends_my_session(world, client_for):
     assert other.get("/").status_code == 302
     again = client.post(f"/api/v1/sessions/{target.pk}/end")
     assert again.status_code == 409 and again["Content-Type"] == "application/problem+json"
+
+
+def test_changing_my_password_keeps_this_session_and_ends_the_others(world, client_for):
+    from kamguard.accounts.tests.conftest import PASSWORD, sign_in
+
+    here, elsewhere = client_for(world.bob), client_for(world.bob)
+    response = here.post("/accounts/security/password/", {
+        "current_password": PASSWORD, "new_password": "Silver-Kettle-58", "new_password_again": "Silver-Kettle-58"})
+    assert response.status_code == 302
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+    assert sign_in(Client(), "bob", "Silver-Kettle-58").status_code == 302
+    assert actions("org.user.password_set")[-1].actor_id == world.bob.pk
+
+
+@pytest.mark.parametrize(("current", "new", "again", "field"), [
+    ("wrong-one", "Silver-Kettle-58", "Silver-Kettle-58", "current_password"),
+    ("Correct-Horse-42", "short", "short", "new_password"),
+    ("Correct-Horse-42", "Silver-Kettle-58", "Silver-Kettle-59", "new_password_again"),
+    ("Correct-Horse-42", "Correct-Horse-42", "Correct-Horse-42", "new_password"),
+])
+def test_password_change_refusals_are_shown_in_place(world, client_for, current, new, again, field):
+    client = client_for(world.bob)
+    response = client.post("/accounts/security/password/", {
+        "current_password": current, "new_password": new, "new_password_again": again})
+    assert response.status_code == 200
+    assert response.context["form"].errors.get(field)
+    assert world.person("bob").check_password("Correct-Horse-42")
+    assert client.get("/").status_code == 200
