@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from kamguard.customers.domain.dedupe import (  # noqa: E402
+    PER_KEY_LIMIT,
     CandidateIndex,
     CustomerRecord,
     blocking_keys,
@@ -178,6 +179,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--held-out", type=float, default=0.2, help="fraction of companies held out as negatives")
     parser.add_argument("--no-brute-force", action="store_true", help="skip the brute-force scan (faster)")
+    parser.add_argument("--simulate-size", type=int, default=0,
+                        help="scale the stop-key limit as if the index held this many customers "
+                             "(PER_KEY_LIMIT × indexed / size), to see what stop keys cost at that size")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -191,13 +195,23 @@ def main() -> int:
 
     # Index.
     started = time.perf_counter()
-    index = CandidateIndex()
+    per_key_limit = PER_KEY_LIMIT
+    if args.simulate_size:
+        per_key_limit = max(1, round(PER_KEY_LIMIT * len(indexed) / args.simulate_size))
+    index = CandidateIndex(per_key_limit=per_key_limit)
     for company in indexed:
         index.add(customer_profile(CustomerRecord(external_id=company.external_id, name=company.fullname,
                                                   english_names=(company.enname,) if company.enname else ())))
     index_seconds = time.perf_counter() - started
     keys_per_customer = [len(blocking_keys(profile)) for profile in index.profiles()]
-    postings = list(index.posting_sizes().values())
+    posting_sizes = index.posting_sizes()
+    postings = list(posting_sizes.values())
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for key, size in posting_sizes.items():
+        by_kind[key.split(":", 1)[0]].append(size)
+    posting_by_kind = {kind: {"keys": len(sizes), "rows": sum(sizes), "max": max(sizes),
+                              "p99": percentile([float(v) for v in sizes], 0.99)}
+                       for kind, sizes in sorted(by_kind.items())}
 
     # Queries.
     queries: list[Query] = []
@@ -292,6 +306,8 @@ def main() -> int:
                   "keys_per_customer_max": max(keys_per_customer),
                   "distinct_keys": len(postings),
                   "posting_max": max(postings), "posting_p99": percentile([float(p) for p in postings], 0.99),
+                  "per_key_limit": per_key_limit, "simulated_size": args.simulate_size or None,
+                  "posting_by_kind": posting_by_kind,
                   "candidates_per_query_mean": round(statistics.fmean(candidate_counts), 1),
                   "candidates_per_query_p95": percentile([float(c) for c in candidate_counts], 0.95)},
         "brand_extraction": brand_accuracy(),
