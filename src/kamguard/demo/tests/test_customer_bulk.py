@@ -27,10 +27,14 @@ def test_scaled_world_uses_the_bulk_customer_builder(db: None) -> None:
     assert built is not None
     # then: the bulk teams' managers own bulk customers of their region's pool
     assert built.bulk_customers == round(15 * 3) + round(15 * 3) + round(10 * 3)
-    bulk_events = AuditEvent.objects.filter(action="customers.customer.created", reason=BULK_REASON)
-    assert bulk_events.count() == built.bulk_customers
+    # one summary audit event per batch names every bulk customer exactly once
+    bulk_events = AuditEvent.objects.filter(action="customers.customer.bulk_created", reason=BULK_REASON)
+    bulk_ids = [i for event in bulk_events for i in event.changes["customers"]["after"]]
+    assert len(bulk_ids) == len(set(bulk_ids)) == built.bulk_customers
     assert Customer.objects.count() == len(built.customers) + built.bulk_customers
-    bulk_ids = [int(i) for i in bulk_events.values_list("object_id", flat=True)]
+    service_built = set(AuditEvent.objects.filter(action="customers.customer.created").values_list(
+        "object_id", flat=True))
+    assert not {str(i) for i in bulk_ids} & service_built
     bulk = Customer.objects.filter(pk__in=bulk_ids)
     assert Contact.objects.filter(customer__in=bulk).exists()
     assert DedupeKey.objects.filter(customer__in=bulk).values("customer").distinct().count() == len(bulk_ids)
@@ -39,6 +43,8 @@ def test_scaled_world_uses_the_bulk_customer_builder(db: None) -> None:
     bulk_people = {world.people[p.key].pk for p in plan.people if p.is_bulk}
     assert set(bulk.exclude(owner__isnull=True).values_list("owner_id", flat=True)) <= bulk_people
     assert PoolMembership.objects.filter(user_id__in=bulk_people).count() == len(bulk_people)
+    added = AuditEvent.objects.filter(action="customers.pool.members_added", reason=BULK_REASON)
+    assert sorted(i for e in added for i in e.changes["members"]["after"]) == sorted(bulk_people)
     # the reclaim job leaves the recently followed-up bulk customers alone
     assert not set(pool_reclaim_run().reclaimed) & set(bulk_ids)
     assert chain_verify().ok
