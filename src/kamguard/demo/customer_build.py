@@ -157,7 +157,7 @@ def _dispute_replay(world: BuiltWorld, customer_id: int, step: HistoryStep) -> N
         return
     if step.state == "open":
         return
-    owner = User.objects.get(pk=dispute.owner_id)
+    owner = User.objects.get(pk=dispute.owner_id or 0)
     first_contact = step.first_contact_on - dt.timedelta(days=120) if step.first_contact_on else None
     disputes.dispute_answer(actor=owner, dispute_id=dispute.pk, first_contact_on=first_contact,
                             answer="该客户由我最早接触并登记，近一年保持每月拜访，附拜访记录与报价单。")
@@ -220,7 +220,7 @@ def try_this(world: BuiltWorld, built: BuiltCustomers) -> list[str]:
                      "registration, claim, transfer and decision above, by whom; `kamguard audit verify` checks it.")
     if built.near_duplicates:
         first, second = built.near_duplicates[0]
-        names = dict(Customer.objects.filter(pk__in=[first, second]).values_list("pk", "name"))
+        labels = dict(Customer.objects.filter(pk__in=[first, second]).values_list("pk", "name"))
         lines.append(f"`kamguard dedupe scan` finds {len(built.near_duplicates)} planted near-duplicates, e.g. "
-                     f"{names.get(first)} / {names.get(second)}.")
+                     f"{labels.get(first)} / {labels.get(second)}.")
     return lines

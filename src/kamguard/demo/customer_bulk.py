@@ -97,10 +97,13 @@ def _batch_create(world: BuiltWorld, built: BuiltCustomers, batch: list[Customer
             last_followup_at=max(registered, now - dt.timedelta(days=rng.randint(1, 20))) if owner else None))
     Customer.objects.bulk_create(customers, batch_size=BATCH_SIZE)
     if any(c.pk is None for c in customers):  # a backend that returns no ids: look them up by name
-        ids = dict(Customer.objects.filter(name__in=[c.name for c in customers]).values_list("name", "pk"))
+        by_name = dict(Customer.objects.filter(name__in=[c.name for c in customers]).values_list("name", "pk"))
         for customer in customers:
-            customer.pk = ids[customer.name]
-    contacts, ledger, timeline, keys = [], [], [], []
+            customer.pk = by_name[customer.name]
+    contacts: list[Contact] = []
+    ledger: list[OwnershipChange] = []
+    timeline: list[TimelineEntry] = []
+    keys: list[DedupeKey] = []
     registered_summary = _("Registered by %(who)s")
     first_registration = _("first registration")
     for customer, plan in zip(customers, batch, strict=True):

@@ -458,14 +458,14 @@ def _plan_region(plan: CustomersPlan, rows: list[CustomerPlan], managers: list[P
                                    reason="重点客户续约谈判中，锁定防止回收"))
     for index in range(stories.teams):
         customer = take()
-        owner = next(m for m in managers if m.key == customer.owner)
-        same_team = [s for s in specialists if s.team == owner.team]
+        manager = next(m for m in managers if m.key == customer.owner)
+        same_team = [s for s in specialists if s.team == manager.team]
         if index % 2 == 0 and same_team:
-            history.append(HistoryStep("team", customer.key, owner.key, target=same_team[0].key, share=20,
+            history.append(HistoryStep("team", customer.key, manager.key, target=same_team[0].key, share=20,
                                        reason="商务支持：订单、交付与回款"))
         else:
-            history.append(HistoryStep("team", customer.key, owner.key, target=colleague(owner.key).key, share=30,
-                                       reason="协同开发：负责客户下属事业部"))
+            history.append(HistoryStep("team", customer.key, manager.key, target=colleague(manager.key).key,
+                                       share=30, reason="协同开发：负责客户下属事业部"))
     for index in range(stories.near_duplicates):
         original = take(lambda c: c.is_listed)
         registrar = colleague(original.owner or "")
