@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from ninja import Field, Query, Router, Schema
 
 from kamguard.audit import selectors, services
 from kamguard.audit.labels import action_label
-from kamguard.core.api import Page, ProblemDetail, keyset_page
+from kamguard.core.api import Page, ProblemDetail
 from kamguard.core.models import AuditEvent
 from kamguard.org.models import User
 
@@ -96,19 +97,20 @@ class VerificationOut(Schema):
 @router.get("/events", response={200: Page[EventOut], **ERRORS}, summary="Search the audit trail, newest first")
 def events_list(request: HttpRequest, query: Query[EventQuery]) -> Any:
     events = selectors.event_list(viewer=request.user, filters=query.to_filter())  # type: ignore[arg-type]
-    return keyset_page(events, cursor=query.cursor, limit=query.limit, order=("-sequence",), serialize=_event_out)
+    return selectors.event_page(events, cursor=query.cursor, limit=query.limit, order=("-sequence",),
+                                serialize=_event_out)
 
 
 @router.get("/events/export", response={200: None, **ERRORS}, summary="Export the filtered events (CSV or XLSX)",
             description="Needs the export right as well as the audit right. The export is itself audited.")
-def events_export(request: HttpRequest, query: Query[ExportQuery]) -> HttpResponse:
+def events_export(request: HttpRequest, query: Query[ExportQuery]) -> HttpResponseBase:
     user: User = request.user  # type: ignore[assignment]
     export = services.events_export(actor=user, filters=query.to_filter(), file_format=query.format)
     if export.csv_chunks is not None:
-        response: HttpResponse = StreamingHttpResponse(export.csv_chunks, content_type=export.content_type)
+        response: HttpResponseBase = StreamingHttpResponse(export.csv_chunks, content_type=export.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     else:
-        response = FileResponse(export.file, as_attachment=True, filename=export.filename,  # type: ignore[assignment]
+        response = FileResponse(export.file, as_attachment=True, filename=export.filename,
                                 content_type=export.content_type)
     response["X-Export-Rows"] = str(export.rows)
     return response

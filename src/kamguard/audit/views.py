@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -12,7 +13,6 @@ from kamguard.audit import selectors, services
 from kamguard.audit.forms import EventFilterForm, ExportForm
 from kamguard.audit.labels import action_choices, break_label
 from kamguard.audit.presenters import change_rows, event_row
-from kamguard.core.api import keyset_page
 from kamguard.core.audit import append_only_guard_installed
 from kamguard.core.errors import ValidationFailed
 from kamguard.core.pages import page_view
@@ -32,10 +32,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
         events = selectors.event_list(viewer=viewer, filters=form.to_filter())
         order = ("sequence",) if form.cleaned_data.get("sort") == "time" else ("-sequence",)
         try:
-            page = keyset_page(events, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE, order=order)
+            page = selectors.event_page(events, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE,
+                                        order=order)
         except ValidationFailed:
             form.add_error(None, _("This page link is out of date; showing the first page."))
-            page = keyset_page(events, cursor=None, limit=PAGE_SIZE, order=order)
+            page = selectors.event_page(events, cursor=None, limit=PAGE_SIZE, order=order)
     return render(request, "audit/event_list.html", {
         "form": form,
         "rows": [event_row(e) for e in page["items"]],  # type: ignore[attr-defined]
@@ -70,13 +71,13 @@ def event_export(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc.message))
         return back
     if export.csv_chunks is not None:
-        response: HttpResponse = StreamingHttpResponse(export.csv_chunks, content_type=export.content_type)
+        response: HttpResponseBase = StreamingHttpResponse(export.csv_chunks, content_type=export.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     else:
-        response = FileResponse(export.file, as_attachment=True, filename=export.filename,  # type: ignore[assignment]
+        response = FileResponse(export.file, as_attachment=True, filename=export.filename,
                                 content_type=export.content_type)
     response["X-Export-Rows"] = str(export.rows)
-    return response
+    return response  # type: ignore[return-value]  # streamed; page_view passes any response through
 
 
 @page_view(Right.VIEW_AUDIT)

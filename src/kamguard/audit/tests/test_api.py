@@ -93,3 +93,23 @@ def test_unauthenticated_is_401_and_records_nothing(world, client):
 def test_openapi_documents_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {f"{BASE}/events", f"{BASE}/events/{{event_id}}", f"{BASE}/events/export", f"{BASE}/verify"} <= set(paths)
+
+
+def test_hostile_inputs_are_refused_or_ignored_never_a_500(world, client_for):
+    import base64
+    import json as json_module
+
+    def cursor(value):  # type: ignore[no-untyped-def]
+        return base64.urlsafe_b64encode(json_module.dumps(value).encode()).decode().rstrip("=")
+
+    client = client_for(world.audrey)
+    for params in ({"cursor": cursor(["abc"])}, {"cursor": cursor([None])}, {"cursor": cursor([[1]])}):
+        response = client.get(f"{BASE}/events", params)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "cursor", params
+    assert client.get(f"{BASE}/events", {"cursor": cursor([10**40])}).status_code in (200, 422)
+    for params in ({"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}, {"actor": "a\x00b"}, {"q": "\x00"},
+                   {"object_id": "\x00"}, {"action": "%_"}):
+        assert client.get(f"{BASE}/events", params).status_code == 200, params
+    assert client.get(f"{BASE}/events", {"date_to": "0001-01-01"}).json()["items"] == []
+    assert client.get(f"{BASE}/events/{2**63}").status_code == 404
+    assert client.get(f"{BASE}/events/0").status_code == 404
