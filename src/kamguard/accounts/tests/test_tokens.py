@@ -184,3 +184,17 @@ def test_token_page_shows_errors_in_place(world, client_for):
                                             {"name": "", "scope": "read", "expires_in_days": 90})
     assert response.status_code == 200 and "errorlist" in response.content.decode()
     assert not AccessToken.objects.exists()
+
+
+def test_lists_do_not_grow_queries_with_rows(world, client_for, make_token, django_assert_max_num_queries):
+    client = client_for(world.alice)
+    for i in range(30):
+        make_token(world.alice, name=f"t{i}")
+    for _ in range(5):
+        client_for(world.alice)
+    with django_assert_max_num_queries(15):
+        assert client.get("/accounts/security/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert len(client.get("/api/v1/tokens?limit=50").json()["items"]) == 30
+    with django_assert_max_num_queries(10):
+        assert len(client.get("/api/v1/sessions").json()["items"]) == 6
