@@ -360,6 +360,8 @@ def build(plan: Plan, keys: Path) -> dict[str, Any]:
 
     watch = Stopwatch()
     migrate()
+    print(f"migrated in {watch.seconds():.0f} s", flush=True)
+    watch = Stopwatch()
     index = next(i for i in DedupeKey._meta.indexes if i.name == "dedupe_key_lookup_idx")
     unique = next(c for c in DedupeKey._meta.constraints if c.name == "dedupe_key_unique")
     sqlite = connection.vendor == "sqlite"
