@@ -86,7 +86,7 @@ def dispute_report(*, viewer: User, period: str = "month", start: dt.date | None
                 row.withdrawn += 1
             else:
                 row.pending += 1
-    return sorted(rows.values(), key=lambda r: (r.period, r.side, r.team), reverse=False)
+    return sorted(rows.values(), key=lambda r: (r.period, r.side != "owner", r.team))
 
 
 def merged_family_ids(customer: Customer) -> list[int]:

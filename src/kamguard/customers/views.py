@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from kamguard.core.audit import audit_record
@@ -60,6 +61,13 @@ from kamguard.org.models import User
 
 CONTACT_PII = ("phone", "email", "wechat")
 IN_POOL = {"pool": True, "owned": False}
+# The model's labels ("Active") are shared with people's status; customers need their own words.
+STATUS_LABELS = [
+    (CustomerStatus.ACTIVE, pgettext_lazy("customer status", "Active")),
+    (CustomerStatus.DORMANT, pgettext_lazy("customer status", "Dormant")),
+    (CustomerStatus.CLOSED, pgettext_lazy("customer status", "Closed")),
+    (CustomerStatus.MERGED, pgettext_lazy("customer status", "Merged into another")),
+]
 
 
 def _viewer(request: HttpRequest) -> User:
@@ -91,7 +99,7 @@ def _customer_list_page(request: HttpRequest, *, mine: bool) -> HttpResponse:
     context = {
         "mine": mine, "page": page, "customers": page.object_list, "total": page.paginator.count,
         "tier_counts": [(value, label, tiers.get(value, 0)) for value, label in Tier.choices],
-        "tiers": Tier.choices, "statuses": CustomerStatus.choices, "status": status, "sort": sort,
+        "tiers": Tier.choices, "statuses": STATUS_LABELS, "status": status, "sort": sort,
         "pools": selectors.pool_list(viewer=viewer), "can_register": viewer.has_right(Right.EDIT_BUSINESS_DATA),
         "sees_team": viewer.scope >= Scope.TEAM,
     }
