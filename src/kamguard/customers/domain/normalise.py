@@ -213,7 +213,6 @@ def _more_specific(current: str | None, found: Region) -> str:
 def normalise_company_name(name: str) -> NormalisedName:
     """Normalise one company name; pure and idempotent on ``full`` and ``core``."""
     folded = fold_text(name)
-    folded = _STOCK_MARKERS.sub("", folded)
     region: str | None = None
     generic: list[str] = []
     legal_form: str | None = None
@@ -237,8 +236,9 @@ def normalise_company_name(name: str) -> NormalisedName:
         return inner
 
     without_brackets = _BRACKETS.sub(bracket, folded)
-    full = strip_punctuation(_BRACKETS.sub(lambda m: m.group(1), folded))
-    text = strip_punctuation(without_brackets)
+    # Stock markers (*ST乐通, 万科A) go after punctuation, so that normalising ``full`` again is stable.
+    full = _STOCK_MARKERS.sub("", strip_punctuation(_BRACKETS.sub(lambda m: m.group(1), folded)))
+    text = _STOCK_MARKERS.sub("", strip_punctuation(without_brackets))
 
     text, branch = _split_branch(text)
     # Legal forms, shop forms and generic words, repeatedly, from the end.
