@@ -221,6 +221,7 @@ def try_this(world: BuiltWorld, built: BuiltCustomers) -> list[str]:
     if built.near_duplicates:
         first, second = built.near_duplicates[0]
         labels = dict(Customer.objects.filter(pk__in=[first, second]).values_list("pk", "name"))
-        lines.append(f"`kamguard dedupe scan` finds {len(built.near_duplicates)} planted near-duplicates, e.g. "
+        lines.append(f"`kamguard dedupe scan --include-possible` lists the {len(built.near_duplicates)} planted "
+                     f"near-duplicates, e.g. "
                      f"{labels.get(first)} / {labels.get(second)}.")
     return lines
