@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from kamguard.core.audit import audit_record
@@ -130,8 +130,31 @@ def _customer_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+# The pure engine (customers.domain.dedupe) explains matches in fixed English codes; these are their words.
+MATCH_REASONS = {
+    "same normalised name": gettext_lazy("same name"), "short name contained": gettext_lazy("short name contained in the name"),
+    "short name abbreviation": gettext_lazy("short name or abbreviation"),
+    "same core name": gettext_lazy("same core name"), "similar core name": gettext_lazy("similar core name"),
+    "same pronunciation": gettext_lazy("same pronunciation"), "similar full name": gettext_lazy("similar full name"),
+    "different generic words": gettext_lazy("different generic words"), "different region": gettext_lazy("different region"),
+    "same region": gettext_lazy("same region"), "region within region": gettext_lazy("region within region"),
+    "branch vs head office": gettext_lazy("branch and head office"), "different branches": gettext_lazy("different branches"),
+    "same English name": gettext_lazy("same English name"), "similar English name": gettext_lazy("similar English name"),
+    "same phone": gettext_lazy("same phone"), "same mail domain": gettext_lazy("same e-mail domain"),
+    "same USCC": gettext_lazy("same unified social credit code"),
+    "different USCC": gettext_lazy("different unified social credit code"),
+}
+
+
+def candidates_shown(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The service's candidates with their reasons in the user's language; pool customers marked."""
+    pool_label = _("shared pool")
+    return [{**c, "reasons": [str(MATCH_REASONS.get(r, r)) for r in c.get("reasons", [])],
+             "in_pool": c.get("owner") == pool_label} for c in candidates]
+
+
 def _dedupe_context(exc: DomainError) -> dict[str, Any]:
-    candidates = exc.extra.get("candidates") or []
+    candidates = candidates_shown(exc.extra.get("candidates") or [])
     if isinstance(exc, records.DuplicateCustomer):
         return {"duplicate": {"message": exc.message, "candidates": candidates}}
     return {"possible": {"message": exc.message, "candidates": candidates}}
