@@ -259,3 +259,11 @@ def test_administrator_resets_a_person_authenticator(world, client_for):
     assert not TOTPDevice.objects.filter(user=world.bob).exists()
     assert bob.get("/").status_code == 302  # signed out everywhere
     assert actions("auth.totp.reset")[-1].reason == "lost phone, ticket 7"
+
+
+def test_htmx_requests_owing_the_second_factor_are_told_where_to_go(world):
+    client = Client()
+    sign_in(client, "adam")
+    response = client.get("/org/people/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/accounts/security/authenticator/")
