@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 from pypinyin import lazy_pinyin
@@ -151,10 +151,24 @@ class NormalisedName:
         return region_of(self.region) if self.region else None
 
 
-def _strip_suffix(text: str, words: tuple[str, ...], minimum: int = 2) -> tuple[str, str | None]:
+_SuffixTable = tuple[tuple[int, frozenset[str]], ...]
+
+
+@cache
+def _suffix_table(words: tuple[str, ...]) -> _SuffixTable:
+    """Words grouped by length, longest first: a suffix test is one set lookup per length."""
+    by_length: dict[int, set[str]] = {}
     for word in words:
-        if text.endswith(word) and len(text) - len(word) >= minimum:
-            return text[: -len(word)], word
+        by_length.setdefault(len(word), set()).add(word)
+    return tuple((length, frozenset(group)) for length, group in sorted(by_length.items(), reverse=True))
+
+
+def _strip_suffix(text: str, words: tuple[str, ...], minimum: int = 2) -> tuple[str, str | None]:
+    """Remove the longest word of ``words`` that ``text`` ends with, leaving at least ``minimum``
+    characters."""
+    for length, group in _suffix_table(words):
+        if len(text) - length >= minimum and text[-length:] in group:
+            return text[:-length], text[-length:]
     return text, None
 
 
@@ -210,8 +224,10 @@ def _more_specific(current: str | None, found: Region) -> str:
     return found.short if _LEVEL_DEPTH[found.level] > _LEVEL_DEPTH[known.level] else current
 
 
+@lru_cache(maxsize=16384)
 def normalise_company_name(name: str) -> NormalisedName:
-    """Normalise one company name; pure and idempotent on ``full`` and ``core``."""
+    """Normalise one company name; pure and idempotent on ``full``. Cached: candidates loaded from the
+    database for one check are often loaded again for the next."""
     folded = fold_text(name)
     region: str | None = None
     generic: list[str] = []
