@@ -76,7 +76,7 @@ def kind_register(kind: Kind) -> Kind:
 def _load_builtin() -> None:
     global _BUILTIN_LOADED
     if not _BUILTIN_LOADED:
-        from kamguard.core.io.kinds import org, users  # noqa: F401 - registers on import
+        from kamguard.core.io.kinds import customers, org, transfers, users  # noqa: F401 - registers on import
 
         _BUILTIN_LOADED = True
 
