@@ -48,6 +48,7 @@ ACTION_LABELS: dict[str, Any] = {
     # customers and ownership
     "customers.customer.created": _("Customer registered"),
     "customers.customer.updated": _("Customer changed"),
+    "customers.customer.bulk_created": _("Customers registered in bulk"),
     "customers.customer.locked": _("Customer locked"),
     "customers.customer.merged": _("Customers merged"),
     "customers.customer.reclaim_warned": _("Reclaim warning sent"),
@@ -68,6 +69,7 @@ ACTION_LABELS: dict[str, Any] = {
     "customers.pool.created": _("Pool created"),
     "customers.pool.updated": _("Pool changed"),
     "customers.pool.member_added": _("Pool member added"),
+    "customers.pool.members_added": _("Pool members added"),
     "customers.pool.member_changed": _("Pool member changed"),
     "customers.pool.member_removed": _("Pool member removed"),
     "customers.transfer.requested": _("Transfer requested"),
