@@ -190,3 +190,20 @@ def test_sqlite_without_immediate_transactions_is_refused(db, settings, monkeypa
     monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
     with pytest.raises(ImproperlyConfigured, match="IMMEDIATE"):
         writer.chain_lock()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_restores_a_lost_guard_but_respects_migrating_back():
+    from django.core.management import call_command
+
+    # given: the guard was lost (SQLite drops triggers when a migration remakes the table)
+    append_only_guard_remove()
+    # when
+    call_command("migrate", verbosity=0)
+    # then
+    assert append_only_guard_installed()
+    # and migrating below the guard's migration removes it for good, until migrated forward again
+    call_command("migrate", "core", "0002", verbosity=0)
+    assert not append_only_guard_installed()
+    call_command("migrate", verbosity=0)
+    assert append_only_guard_installed()
