@@ -38,6 +38,9 @@ of changes to ``DatabaseCandidates`` (``--variants``) and reports how often they
   that reads up to PER_KEY_LIMIT + 1 rows of every stop key each time;
 * ``stoptable_c20`` — the same, scoring the 20 heaviest candidates instead of CANDIDATE_LIMIT (60): every
   candidate's name is normalised again on every call, which costs more than the lookups;
+* ``sqlsum`` / ``sqlsum_c20`` — one query that excludes the stop keys, adds up the query's key weights
+  per customer (``SUM(CASE key WHEN … THEN weight …)``), ranks and limits in the database: only the
+  candidates cross the wire, however many key rows match;
 * ``limit200`` — the current lookup with a per-key limit of 200 instead of PER_KEY_LIMIT.
 """
 
@@ -220,6 +223,7 @@ class Plan:
         mix = (("existing", 20), ("existing_uscc", 10), ("short_name", 15), ("region_prefixed", 10),
                ("suffix_changed", 10), ("typo", 10), ("new", 25))
         kinds = [kind for kind, weight in mix for _ in range(weight)]
+        rng.shuffle(kinds)  # every hundred checks hold the mix, in no particular order
         chars = maker.characters
         result: list[tuple[str, str, str | None]] = []
         for number in range(count):
@@ -470,7 +474,34 @@ def _candidate_classes() -> dict[str, Any]:
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(candidate_limit=20, **kwargs)
 
-    return {"stoptable": StopTableCandidates, "limit200": Limit200, "stoptable_c20": StopTable20}
+    class SqlSumCandidates(DatabaseCandidates):
+        """Prototype: one query that also adds up the weights and ranks in the database, so only the
+        CANDIDATE_LIMIT winners cross the wire (the query's own key weights, via CASE)."""
+
+        def candidate_ids(self, query: Profile) -> list[int]:
+            keys: dict[str, int] = {}
+            for key in blocking_keys(query):
+                keys[key.key[:160]] = max(key.weight, keys.get(key.key[:160], 0))
+            if not keys:
+                return []
+            marks = ", ".join(["%s"] * len(keys))
+            cases = " ".join(["WHEN %s THEN %s"] * len(keys))
+            excluded = list(self.exclude_ids)
+            not_self = f" AND customer_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
+            sql = (f"SELECT customer_id, SUM(CASE key {cases} ELSE 0 END) AS total FROM customers_dedupekey "
+                   f"WHERE key IN ({marks}) AND key NOT IN (SELECT key FROM bench_dedupe_stop_key WHERE key IN "
+                   f"({marks})){not_self} GROUP BY customer_id ORDER BY total DESC, customer_id LIMIT %s")
+            params: list[Any] = [value for pair in keys.items() for value in pair]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*params, *keys, *keys, *excluded, self.candidate_limit])
+                return [row[0] for row in cursor.fetchall()]
+
+    class SqlSum20(SqlSumCandidates):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(candidate_limit=20, **kwargs)
+
+    return {"stoptable": StopTableCandidates, "limit200": Limit200, "stoptable_c20": StopTable20,
+            "sqlsum": SqlSumCandidates, "sqlsum_c20": SqlSum20}
 
 
 def run_queries(queries: list[tuple[str, str, str | None]], variant: str) -> tuple[list[float], list[float], list[Any]]:
@@ -578,7 +609,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes computing keys (default 2)")
     parser.add_argument("--reuse", action="store_true", help="keep the built database and use it next time")
     parser.add_argument("--variants", default="current,stoptable,stoptable_c20,limit200",
-                        help="comma-separated: current (the service as it is), stoptable, stoptable_c20, limit200")
+                        help="comma-separated: current (the service as it is), stoptable, stoptable_c20, sqlsum, "
+                             "sqlsum_c20, limit200")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--keys-only", action="store_true", help="only compute the key cache (shared by both databases)")
     parser.add_argument("--key-cache", metavar="FILE",
@@ -589,7 +621,7 @@ def main() -> int:
     args = parser.parse_args()
     plan = Plan(size=args.size, seed=args.seed)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - {"current", "stoptable", "limit200", "stoptable_c20"}
+    unknown = set(variants) - {"current", "stoptable", "limit200", "stoptable_c20", "sqlsum", "sqlsum_c20"}
     if unknown or args.size < 1000 or args.queries < 1:
         parser.error(f"bad --variants {sorted(unknown)}" if unknown else "--size ≥ 1000 and --queries ≥ 1")
 
@@ -645,7 +677,8 @@ def measure(args: argparse.Namespace, plan: Plan, database: BenchDatabase, varia
     rss_before = current_rss_mib()
     queries = plan.queries(args.queries + args.warmup)
     warmup, measured = queries[: args.warmup], queries[args.warmup:]
-    stop_keys = stop_table_create(PER_KEY_LIMIT) if any(v.startswith("stoptable") for v in variants) else None
+    stop_keys = stop_table_create(PER_KEY_LIMIT) if any(v.startswith(("stoptable", "sqlsum")) for v in variants) \
+        else None
     machine = machine_info()
     version = database_version()
     print(f"\n{version}, {customers:,} customers, {key_rows:,} key rows, {database.size_mib() or 0:,.0f} MiB; "
