@@ -175,7 +175,7 @@ def dispute_decide(*, actor: User, dispute_id: int, outcome: str, reason: str,
         from kamguard.customers.services.records import account_team_set
 
         AccountTeamMember.objects.filter(customer=customer, user=claimant).delete()
-        account_team_set(actor=None, customer_id=customer.pk, user=claimant, role=_("co-developer (dispute)"),
+        account_team_set(actor=actor, customer_id=customer.pk, user=claimant, role=_("co-developer (dispute)"),
                          credit_share=share, reason=reason)
     audit_record(actor=actor, action="customers.dispute.decided", obj=dispute, reason=reason,
                  changes={"outcome": {"before": None, "after": outcome}})

@@ -201,7 +201,10 @@ def pool_reclaim_run(*, now: dt.datetime | None = None) -> ReclaimReport:
     for pool in Pool.objects.filter(is_active=True):
         for tier in ("A", "B", "C"):
             for rule, days in _deadline_expressions(pool, tier):
-                anchor = Greatest(F("owned_since"), Coalesce(
+                # Neglect is counted from the latest of: the ownership, the last follow-up (or won deal), and
+                # the moment KAMGuard learnt of the customer — an imported customer owned for years is not
+                # neglected before its record existed here.
+                anchor = Greatest(F("owned_since"), F("created_at"), Coalesce(
                     F("last_followup_at" if rule == "followup" else "last_won_at"), F("owned_since")))
                 base = Customer.objects.filter(
                     pool=pool, tier=tier, owner__isnull=False, is_locked=False, status=CustomerStatus.ACTIVE,

@@ -254,7 +254,9 @@ def customer_create(*, actor: User | None, name: str, owner: User | None = None,
         raise DuplicateCustomer(_("A customer with this unified social credit code or external id exists already."),
                                 extra={"candidates": []}) from exc
     for row in contact_rows:
-        Contact.objects.create(customer=customer, **row)
+        contact = Contact.objects.create(customer=customer, **row)
+        audit_record(actor=actor, action="customers.contact.created", obj=contact,
+                     changes=diff({}, snapshot(contact, CONTACT_FIELDS)), object_label=f"{customer} · {contact}")
     audit_record(actor=actor, action="customers.customer.created", obj=customer,
                  changes=diff({}, snapshot(customer, (*CUSTOMER_FIELDS, "owner"))),
                  reason=proceed["reason"] if proceed else "")
