@@ -365,3 +365,25 @@ def test_pages_render_in_both_languages(world, book, client_for, language, expec
         assert response.status_code == 200, url
         assert f'lang="{language}"' in response.content.decode()
     assert expected in client.get("/customers/").content.decode()
+
+
+def test_nav_marks_the_customer_sections(world, book, client_for):
+    client = client_for(world.person("alice"))
+    client.cookies["kamguard_language"] = "en"
+    pools = client.get("/customers/pools/").content.decode()
+    assert 'data-nav="pools" aria-current="page"' in pools
+    assert 'data-nav="customers" aria-current' not in pools
+    assert 'data-nav="customers" aria-current="page"' in client.get("/customers/").content.decode()
+    assert 'data-nav="disputes" aria-current="page"' in client.get("/customers/transfers/").content.decode()
+    assert 'data-nav="people" aria-current="page"' in client.get("/org/people/").content.decode()
+
+
+def test_auditor_reads_everything_but_is_offered_no_action(world, book, client_for):
+    client = client_for(world.person("audrey"))
+    client.cookies["kamguard_language"] = "en"
+    body = client.get(f"/customers/{book.alpha.pk}/").content.decode()
+    for action in ("/edit/", "/release/", "/transfer/", "/merge/", "/dispute/", "/claim/", "/contacts/new/"):
+        assert f"/customers/{book.alpha.pk}{action}" not in body
+    assert client.get("/customers/disputes/report/").status_code == 200
+    assert client.post(f"/customers/{book.alpha.pk}/lock/1/", {"reason": "x"}).status_code == 403
+    assert Customer.objects.get(pk=book.alpha.pk).is_locked is False
