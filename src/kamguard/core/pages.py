@@ -20,7 +20,7 @@ from kamguard.org.domain.roles import Right
 PAGE_SIZE = 25
 
 
-def form_apply_error(form: forms.Form, error: DomainError) -> None:
+def form_apply_error(form: forms.BaseForm, error: DomainError) -> None:
     """Show a service's error on the form: per field where it names one, otherwise at the top."""
     placed = False
     for field, messages in error.field_errors.items():

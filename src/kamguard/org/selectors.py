@@ -112,10 +112,13 @@ def region_search(*, term: str = "", level: str = "", parent_code: str = "", lim
 
 
 def reference_list(kind: str) -> QuerySet[Industry] | QuerySet[Post] | QuerySet[Grade]:
-    model = {"industry": Industry, "post": Post, "grade": Grade}.get(kind)
-    if model is None:
-        raise NotFound()
-    return model.objects.all()
+    if kind == "industry":
+        return Industry.objects.all()
+    if kind == "post":
+        return Post.objects.all()
+    if kind == "grade":
+        return Grade.objects.all()
+    raise NotFound()
 
 
 def role_conflict_list() -> QuerySet[RoleConflict]:

@@ -233,7 +233,7 @@ def _validate_person_fields(fields: dict[str, Any], *, user_id: int | None) -> N
         fields["username"] = username
         if not username:
             errors["username"] = [_("This field is required.")]
-        elif User.objects.filter(username__iexact=username).exclude(pk=user_id).exists():
+        elif User.objects.filter(username__iexact=username).exclude(pk=user_id or 0).exists():
             errors["username"] = [_("This username is taken.")]
     if "full_name" in fields:
         fields["full_name"] = (fields["full_name"] or "").strip()
@@ -254,7 +254,7 @@ def _validate_person_fields(fields: dict[str, Any], *, user_id: int | None) -> N
         else:
             fields["phone"] = normalised
     if fields.get("external_id"):
-        if User.objects.filter(external_id=fields["external_id"]).exclude(pk=user_id).exists():
+        if User.objects.filter(external_id=fields["external_id"]).exclude(pk=user_id or 0).exists():
             errors["external_id"] = [_("This external id is already used.")]
     elif "external_id" in fields:
         fields["external_id"] = None
@@ -291,7 +291,7 @@ def _check_role_conflicts(roles: set[Role]) -> None:
 
 
 @transaction.atomic
-def user_create(*, actor: User | None, username: str, full_name: str, roles: list[str] | set[str] = (),
+def user_create(*, actor: User | None, username: str, full_name: str, roles: list[str] | set[str] | tuple[str, ...] = (),
                 password: str | None = None, **fields: Any) -> User:
     if actor is not None:
         require_right(actor, Right.MANAGE_USERS)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from kamguard.settings.env import data_dir, env_bool, env_int, env_list, env_str
 
@@ -87,7 +87,7 @@ TEMPLATES = [
 ]
 
 
-def _database_from_env() -> dict[str, object]:
+def _database_from_env() -> dict[str, Any]:
     url = env_str("KAMGUARD_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'kamguard.sqlite3'}"
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("KAMGUARD_DB_CONN_MAX_AGE", 60))
@@ -110,7 +110,7 @@ def _database_from_env() -> dict[str, object]:
         config["CONN_HEALTH_CHECKS"] = True
     else:
         raise ImproperlyConfigured("KAMGUARD_DATABASE_URL must name a SQLite or PostgreSQL database.")
-    return config
+    return dict(config)
 
 
 DATABASES = {"default": _database_from_env()}

@@ -7,7 +7,7 @@ os.environ.setdefault("KAMGUARD_SECRET_KEY", "test-secret-key-not-for-production
 os.environ.setdefault("KAMGUARD_DATA_DIR", tempfile.mkdtemp(prefix="kamguard-test-"))
 
 from kamguard.settings.base import *  # noqa: E402,F403
-from kamguard.settings.base import DATABASES, DATA_DIR  # noqa: E402
+from kamguard.settings.base import DATA_DIR, DATABASES  # noqa: E402
 
 if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3"):
     # A file, not memory, so threads in concurrency tests share one database.

@@ -65,7 +65,7 @@ def require_edit(actor: User | None, customer: Customer) -> None:
         return
     if customer.team_members.filter(user=actor).exists():
         return
-    if customer.owner_id is None and customer.pool_id and customer.pool.memberships.filter(
+    if customer.owner_id is None and customer.pool is not None and customer.pool.memberships.filter(
             user=actor, is_admin=True).exists():
         return
     raise PermissionRefused(_("Only the owner, the account team or a supervisor may change this customer."),

@@ -315,7 +315,7 @@ def transfer_request_decide(*, actor: User, request_id: int, approve: bool, reas
         raise Conflict(_("This request was already decided."), code="already_decided")
     if not approve and not (reason or "").strip():
         raise ValidationFailed(field_errors={"reason": [_("Say why you reject the request.")]})
-    if approve and request.to_owner_id is not None and not person_in_scope(actor, request.to_owner):
+    if approve and request.to_owner is not None and not person_in_scope(actor, request.to_owner):
         raise PermissionRefused(_("The receiver is outside your scope; their supervisor must decide."),
                                 extra={"right": "transfer.scope"})
     updated = TransferRequest.objects.filter(pk=request.pk, status=RequestStatus.PENDING).update(

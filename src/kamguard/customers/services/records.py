@@ -190,7 +190,7 @@ def _default_pool(region: Region | None, owner: User | None) -> Pool | None:
     if owner is not None and owner.department_id:
         from_department = pools.filter(department__isnull=False).order_by("-department__depth")
         for pool in from_department:
-            if owner.department and owner.department.path.startswith(pool.department.path):
+            if owner.department and pool.department and owner.department.path.startswith(pool.department.path):
                 return pool
     if region is not None:
         codes = [region.code]
