@@ -158,7 +158,7 @@ class CustomersKind(Kind):
             self._create(ctx, external_id, fields, owner, created_on, row.get("duplicate_reason", ""), lookups)
             return RowStatus.CREATED
         return self._update(ctx, number, customer, fields, region, owner if owner_given else customer.owner,
-                            owner_given, created_on, row.get("duplicate_reason", ""))
+                            owner_given, created_on, row.get("duplicate_reason", ""), lookups)
 
     @staticmethod
     def _create(ctx: ImportContext, external_id: str, fields: dict[str, Any], owner: User | None,
@@ -182,7 +182,7 @@ class CustomersKind(Kind):
     @staticmethod
     def _update(ctx: ImportContext, number: int, customer: Customer, fields: dict[str, Any], region: Region | None,
                 owner: User | None, owner_given: bool, created_on: dt.date | None,
-                duplicate_reason: str) -> RowStatus:
+                duplicate_reason: str, lookups: _Lookups) -> RowStatus:
         if "region" in ctx.columns:
             # An empty region is the one the service guesses from the address or the name, as on creation.
             fields["region"] = region or region_guess(name=fields["name"],
@@ -210,7 +210,7 @@ class CustomersKind(Kind):
                 raise RowInvalid([("duplicate_reason", _(
                     "Similar customers exist: %(candidates)s. Check them; to import this row anyway, say in the "
                     "duplicate_reason column why it is a different company.") % {
-                    "candidates": _Lookups.candidates_text(exc.extra.get("candidates") or [])})]) from exc
+                    "candidates": lookups.candidates_text(exc.extra.get("candidates") or [])})]) from exc
         if owner_changes:
             if owner is not None:
                 problem = owner_problem(owner, timezone.localdate())
@@ -271,7 +271,7 @@ class _Lookups:
             external_id = candidate.get("external_id") or ""
             text = f"{external_id} {candidate['name']}".strip()
             text += " (" + _("owner: %(owner)s") % {"owner": candidate.get("owner") or "—"}
-            if external_id in getattr(self, "created_rows", {}):
+            if external_id in self.created_rows:
                 text += ", " + _("row %(row)s of this file") % {"row": self.created_rows[external_id]}
             texts.append(text + ")")
         return "; ".join(texts)

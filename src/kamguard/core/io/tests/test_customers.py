@@ -186,6 +186,17 @@ def test_a_possible_duplicate_needs_a_duplicate_reason(book):
     assert "不同法人" in event.reason
 
 
+def test_renaming_a_customer_like_another_one_needs_a_duplicate_reason(book):
+    run("customers", CUSTOMERS_CSV)
+    renamed = CUSTOMERS_CSV.replace("成都蜀光机械股份有限公司", "上海浦江国际物流集团")
+    # when
+    report = run("customers", renamed)
+    # then
+    [(column, message)] = errors_by_row(report)[3]
+    assert column == "duplicate_reason" and "C-3" in message
+    assert Customer.objects.get(external_id="C-2").name == "成都蜀光机械股份有限公司"
+
+
 def test_a_customer_for_the_pool_without_any_pool_is_a_row_error(world):
     report = run("customers", CUSTOMERS_HEADER + "C-9,宁波甬兴新材料有限公司,,,,,,,,,,,\n")
     [(column, message)] = errors_by_row(report)[2]
