@@ -102,3 +102,20 @@ def test_exports_are_scoped_audited_and_masked_for_people(book, client_for):
     text = response.content.decode()
     assert response.status_code == 200 and "+86139****5678" in text and "+8613912345678" not in text
     assert AuditEvent.objects.filter(action="contacts.exported", actor=book.sam).count() == 1
+
+
+# ---------------------------------------------------------------- command line
+
+def test_command_imports_as_the_system_and_refuses_a_manager_with_exit_2(book, tmp_path):
+    from kamguard.core.io.tests.helpers import write
+    from kamguard.core.io.tests.test_cli import kamguard
+
+    path = str(write(tmp_path, "customers.csv", CUSTOMERS_CSV))
+    # when
+    refused, out = kamguard("kg_import", "customers", path, "--as", "alice")
+    # then
+    assert refused == 2 and "supervisor" in out and Customer.objects.count() == 0
+    assert AuditEvent.objects.filter(action="permission.refused", actor=book.alice).exists()
+    status, out = kamguard("kg_import", "customers", path)
+    assert status == 0 and Customer.objects.count() == 3
+    assert AuditEvent.objects.filter(action="customers.customer.created").first().channel == "cli"
