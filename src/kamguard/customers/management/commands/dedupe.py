@@ -117,7 +117,8 @@ def _width(text: str) -> int:
 
 def _fit(text: str, width: int) -> str:
     """Pad (or cut) to a display width, counting CJK characters as two columns."""
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for char in text:
         size = 2 if unicodedata.east_asian_width(char) in "WF" else 1
         if used + size > width:
@@ -399,14 +400,14 @@ class Command(BaseCommand):
         result = customers_scan(include_possible=options["include_possible"], chunk_size=options["chunk_size"],
                                 progress=progress)
         ids = sorted({i for members, _pairs in result.groups for i in members})
-        external = {}
+        external: dict[int, str | None] = {}
         for start in range(0, len(ids), 1000):
             external.update(Customer.objects.filter(pk__in=ids[start:start + 1000]).values_list("pk", "external_id"))
 
         def label(customer_id: int) -> str:
             return external.get(customer_id) or str(customer_id)
 
-        groups = []
+        groups: list[dict[str, Any]] = []
         for members, pairs in result.groups:
             groups.append({
                 "customers": [{"external_id": label(i), "customer_id": i, "name": result.names.get(i, "")}
