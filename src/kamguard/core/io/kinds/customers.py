@@ -269,7 +269,7 @@ class _Lookups:
         texts = []
         for candidate in candidates[:3]:
             external_id = candidate.get("external_id") or ""
-            text = f"{external_id} {candidate['name']}".strip()
+            text = f"{external_id} {candidate.get('name', '')}".strip()
             text += " (" + _("owner: %(owner)s") % {"owner": candidate.get("owner") or "—"}
             if external_id in self.created_rows:
                 text += ", " + _("row %(row)s of this file") % {"row": self.created_rows[external_id]}
