@@ -66,6 +66,8 @@ def page_view(right: Right | None = None) -> Callable[[Callable[..., HttpRespons
                 return error_page(request, exc)
             except NotFound as exc:
                 return error_page(request, exc)
+            except DomainError as exc:  # a refusal the view did not show in place: its page, never a 500
+                return error_page(request, exc)
 
         return wrapper
 

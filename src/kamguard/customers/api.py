@@ -70,6 +70,7 @@ class CandidateOut(Schema):
     owner: str
     owner_team: str
     visible: bool
+    claim_token: str = ""
 
 
 def _dedupe_problem(request: HttpRequest, exc: DomainError) -> HttpResponse:
@@ -562,7 +563,8 @@ def transfer_request_cancel(request: HttpRequest, request_id: int) -> Any:
 # ---------------------------------------------------------------- disputes
 
 class DisputeIn(Schema):
-    customer_id: int
+    customer_id: int | None = Field(None, description="A customer you can see; or use claim_token.")
+    claim_token: str = Field("", max_length=500, description="From a duplicate check's candidate outside your scope.")
     evidence: str = Field(..., max_length=5000)
     first_contact_on: dt.date | None = None
     contacts_known: str = Field("", max_length=2000)
@@ -624,7 +626,8 @@ class DisputeDecideIn(Schema):
 @router.post("/disputes", response={201: DisputeOut, **ERRORS}, summary="File an ownership claim")
 def dispute_file(request: HttpRequest, payload: DisputeIn) -> Any:
     viewer = _viewer(request)
-    dispute = disputes.dispute_file(actor=viewer, customer_id=payload.customer_id, evidence=payload.evidence,
+    dispute = disputes.dispute_file(actor=viewer, customer_id=payload.customer_id, claim_token=payload.claim_token,
+                                    evidence=payload.evidence,
                                     first_contact_on=payload.first_contact_on, contacts_known=payload.contacts_known)
     return Status(201, _dispute_out(_dispute_get(viewer, dispute.pk)))
 

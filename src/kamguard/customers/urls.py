@@ -29,6 +29,7 @@ urlpatterns = [
     path("pools/<int:pool_id>/rules/", views.pool_edit, name="pool_edit"),
     path("pools/<int:pool_id>/members/", views.pool_member, name="pool_member"),
     path("disputes/", views.dispute_list, name="dispute_list"),
+    path("disputes/claim/<str:token>/", views.dispute_file, name="dispute_file_token"),
     path("disputes/report/", views.dispute_report, name="dispute_report"),
     path("disputes/<int:dispute_id>/", views.dispute_detail, name="dispute_detail"),
     path("disputes/<int:dispute_id>/answer/", views.dispute_answer, name="dispute_answer"),

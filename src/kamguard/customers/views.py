@@ -531,17 +531,24 @@ def customer_merge(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @page_view(Right.EDIT_BUSINESS_DATA)
-def dispute_file(request: HttpRequest, customer_id: int) -> HttpResponse:
+def dispute_file(request: HttpRequest, customer_id: int | None = None, token: str = "") -> HttpResponse:
     """File an ownership claim. The claimant may not see the customer (they learnt of it from the duplicate
     check): then the page names nothing about it."""
     viewer = _viewer(request)
+    if token:
+        from kamguard.customers.services.dedupe import claim_token_read
+
+        customer_id = claim_token_read(viewer=viewer, token=token)
+    elif customer_id is None or not selectors.customer_is_visible(viewer=viewer, customer_id=customer_id):
+        raise NotFound()
     visible = selectors.customer_is_visible(viewer=viewer, customer_id=customer_id)
     customer = selectors.customer_get(viewer=viewer, customer_id=customer_id) if visible else None
     form = DisputeFileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            dispute = disputes.dispute_file(actor=viewer, customer_id=customer_id, evidence=data["evidence"],
+            dispute = disputes.dispute_file(actor=viewer, customer_id=None if token else customer_id,
+                                            claim_token=token, evidence=data["evidence"],
                                             first_contact_on=data["first_contact_on"],
                                             contacts_known=data["contacts_known"])
         except (ValidationFailed, Conflict) as exc:

@@ -10,7 +10,8 @@ through the normal duplicate check.
 
 One thing has no service yet: follow-ups come with the work-records feature. Until then the demo sets
 `Customer.last_followup_at` directly with a queryset update (no audit event: it is the date a follow-up
-service would record), so the reclaim job finds recently followed-up customers, a few to warn about and one
+service would record), and back-dates each record's `created_at` to its registration date (the demo plays a
+company that has used KAMGuard for years), so the reclaim job finds recently followed-up customers, a few to warn about and one
 overdue — instead of reclaiming every customer registered long ago.
 """
 
@@ -149,7 +150,11 @@ def _history_step(world: BuiltWorld, built: BuiltCustomers, step: HistoryStep) -
 
 def _dispute_replay(world: BuiltWorld, customer_id: int, step: HistoryStep) -> None:
     claimant = world.people[step.actor]
-    dispute = disputes.dispute_file(actor=claimant, customer_id=customer_id, evidence=step.reason,
+    # The claimant learnt of the customer from the duplicate check, which hands out a claim token for it.
+    from kamguard.customers.services.dedupe import claim_token_for
+
+    dispute = disputes.dispute_file(actor=claimant, claim_token=claim_token_for(viewer=claimant, customer_id=customer_id),
+                                    evidence=step.reason,
                                     first_contact_on=step.first_contact_on,
                                     contacts_known="采购总监、信息中心主任")
     if step.state == "withdrawn":
@@ -179,6 +184,12 @@ def _followups_set(built: BuiltCustomers) -> None:
         when = now - dt.timedelta(days=days)
         # Never before the current owner took over: a customer claimed today has no follow-up yet.
         Customer.objects.filter(pk__in=ids, owner__isnull=False, owned_since__lte=when).update(last_followup_at=when)
+    # The demo plays a company that has used KAMGuard for years: each record exists here since its registration
+    # date (reclaim never counts neglect from before a record existed, see pool_reclaim_run).
+    for customer_id, created_on in Customer.objects.filter(pk__in=built.customers.values()).values_list(
+            "pk", "created_on"):
+        registered = timezone.make_aware(dt.datetime.combine(created_on, dt.time(9, 0)))
+        Customer.objects.filter(pk=customer_id, created_at__gt=registered).update(created_at=registered)
 
 
 # ---------------------------------------------------------------- what to try

@@ -8,7 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core import signing
 from django.utils.translation import gettext as _
+
+from kamguard.core.errors import NotFound
 
 from kamguard.customers.domain.dedupe import (
     CANDIDATE_LIMIT,
@@ -118,11 +121,13 @@ class CandidateView:
     owner_team: str
     visible: bool
     external_id: str = ""
+    claim_token: str = ""
+
 
     def as_dict(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "external_id": self.external_id, "name": self.name,
                 "score": round(self.score, 4), "reasons": list(self.reasons), "owner": self.owner_name,
-                "owner_team": self.owner_team, "visible": self.visible}
+                "owner_team": self.owner_team, "visible": self.visible, "claim_token": self.claim_token}
 
 
 def candidates_for_viewer(*, viewer: User | None, result: CheckResult) -> list[CandidateView]:
@@ -142,7 +147,30 @@ def candidates_for_viewer(*, viewer: User | None, result: CheckResult) -> list[C
             name=match.name, score=match.score, reasons=match.reasons if shown else tuple(
                 r for r in match.reasons if not r.startswith(("same phone", "same mail"))),
             owner_name=owner.full_name if owner else _("shared pool"),
-            owner_team=(owner.team.name if owner and owner.team else ""), visible=shown))
+            owner_team=(owner.team.name if owner and owner.team else ""), visible=shown,
+            claim_token=claim_token_for(viewer=viewer, customer_id=customer.pk)
+            if viewer is not None and owner is not None and owner.pk != viewer.pk else ""))
     return views
+
+
+CLAIM_TOKEN_SALT = "kamguard.customers.dispute-claim"
+CLAIM_TOKEN_MAX_AGE = 7 * 24 * 3600
+
+
+def claim_token_for(*, viewer: User, customer_id: int) -> str:
+    """A signed, expiring token that lets `viewer` file an ownership claim on a customer the duplicate check
+    showed them, without learning its id or being able to claim customers by guessing ids."""
+    return signing.dumps({"c": customer_id, "u": viewer.pk}, salt=CLAIM_TOKEN_SALT, compress=True)
+
+
+def claim_token_read(*, viewer: User, token: str) -> int:
+    """The customer id inside a claim token issued to `viewer`; NotFound when forged, expired or not theirs."""
+    try:
+        data = signing.loads(token, salt=CLAIM_TOKEN_SALT, max_age=CLAIM_TOKEN_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise NotFound() from exc
+    if not isinstance(data, dict) or data.get("u") != viewer.pk or not isinstance(data.get("c"), int):
+        raise NotFound()
+    return int(data["c"])
 
 

@@ -48,12 +48,19 @@ def arbiter_for(*, claimant: User, owner: User) -> User | None:
 
 
 @transaction.atomic
-def dispute_file(*, actor: User, customer_id: int, evidence: str, first_contact_on: dt.date | None = None,
-                 contacts_known: str = "") -> OwnershipDispute:
-    """File a claim on a customer someone else owns. The claimant need not see the customer: they usually
-    learn of it from the duplicate check, which shows that it exists and who owns it."""
+def dispute_file(*, actor: User, customer_id: int | None = None, claim_token: str = "", evidence: str,
+                 first_contact_on: dt.date | None = None, contacts_known: str = "") -> OwnershipDispute:
+    """File a claim on a customer someone else owns: one the claimant can see (`customer_id`), or one the
+    duplicate check showed them outside their scope (`claim_token`, issued by that check)."""
+    from kamguard.customers.selectors import customer_is_visible
+    from kamguard.customers.services.dedupe import claim_token_read
+
     if not actor.has_right(Right.EDIT_BUSINESS_DATA):
         raise PermissionRefused(extra={"right": str(Right.EDIT_BUSINESS_DATA)})
+    if claim_token:
+        customer_id = claim_token_read(viewer=actor, token=claim_token)
+    elif customer_id is None or not customer_is_visible(viewer=actor, customer_id=customer_id):
+        raise NotFound()
     customer = Customer.objects.select_related("owner").filter(pk=customer_id, status=CustomerStatus.ACTIVE).first()
     if customer is None:
         raise NotFound()

@@ -202,7 +202,12 @@ def test_transfer_request_flow_requester_cannot_approve(world, book, client_for)
 
 def test_dispute_endpoints(world, book, client_for):
     bob, alice, sam = (client_for(world.person(p)) for p in ("bob", "alice", "sam"))
-    filed = _json(bob, "post", f"{API}/disputes", {"customer_id": book.alpha.pk, "evidence": "先接触"})
+    # bob cannot see alice's customer: the duplicate check gives him a token to claim it with
+    check = _json(bob, "post", f"{API}/dedupe-check", {"name": book.alpha.name})
+    token = check.json()["candidates"][0]["claim_token"]
+    guessed = _json(bob, "post", f"{API}/disputes", {"customer_id": book.alpha.pk, "evidence": "先接触"})
+    assert guessed.status_code == 404
+    filed = _json(bob, "post", f"{API}/disputes", {"claim_token": token, "evidence": "先接触"})
     assert filed.status_code == 201
     dispute_id = filed.json()["id"]
     assert client_for(world.person("carol")).get(f"{API}/disputes/{dispute_id}").status_code == 404

@@ -2,6 +2,8 @@
 outsider carol, auditor audrey, admin adam), nothing changed on refusal, the duplicate-warning flow, the claim
 race, disputes, transfers, the report, and both languages."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -285,7 +287,11 @@ def test_pool_members_added_by_supervisor(world, book, client_for):
 
 def test_dispute_flow_claim_answer_decide(world, book, client_for):
     bob, alice, sam = (client_for(world.person(p)) for p in ("bob", "alice", "sam"))
-    filed = bob.post(f"/customers/{book.alpha.pk}/dispute/", {"evidence": "2024年3月首次拜访张总"})
+    assert bob.get(f"/customers/{book.alpha.pk}/dispute/").status_code == 404  # no claims by guessing ids
+    warning = bob.post("/customers/new/", {"name": "腾达电子科技（深圳）有限公司", "tier": "C"}).content.decode()
+    link = re.search(r'href="(/customers/disputes/claim/[^"]+/)"', warning)
+    assert link, "the duplicate warning offers a claim"
+    filed = bob.post(link.group(1), {"evidence": "2024年3月首次拜访张总"})
     assert filed.status_code == 302
     dispute = OwnershipDispute.objects.get(customer=book.alpha)
     assert dispute.arbiter_id == world.sam.pk
@@ -325,7 +331,7 @@ def test_transfer_request_needs_another_person_to_approve(world, book, client_fo
 def test_dispute_report_matrix_and_export_is_audited(world, book, client_for, persona, status, csv):
     from kamguard.customers.services import disputes
 
-    disputes.dispute_file(actor=world.bob, customer_id=book.alpha.pk, evidence="早期接触")
+    disputes.dispute_file(actor=world.sam, customer_id=book.alpha.pk, evidence="早期接触")
     client = client_for(world.person(persona))
     page = client.get("/customers/disputes/report/", {"period": "quarter"})
     assert page.status_code == status

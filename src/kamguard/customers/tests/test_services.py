@@ -268,8 +268,14 @@ def test_manager_cannot_transfer_directly(world, book):
 
 # ---------------------------------------------------------------- disputes
 
+def _token(viewer, customer):
+    from kamguard.customers.services.dedupe import claim_token_for
+
+    return claim_token_for(viewer=viewer, customer_id=customer.pk)
+
+
 def test_dispute_from_claim_to_decision(world, book):
-    dispute = disputes.dispute_file(actor=world.bob, customer_id=book.alpha.pk, evidence="2025年就拜访过张总",
+    dispute = disputes.dispute_file(actor=world.bob, claim_token=_token(world.bob, book.alpha), evidence="2025年就拜访过张总",
                                     first_contact_on=dt.date(2025, 3, 1))
     assert dispute.arbiter_id == world.sam.pk
     with pytest.raises(ValidationFailed):  # the owner has not answered yet
@@ -286,7 +292,7 @@ def test_dispute_from_claim_to_decision(world, book):
 
 
 def test_dispute_transfer_outcome_changes_owner_through_the_ledger(world, book):
-    dispute = disputes.dispute_file(actor=world.bob, customer_id=book.alpha.pk, evidence="首次拜访记录")
+    dispute = disputes.dispute_file(actor=world.bob, claim_token=_token(world.bob, book.alpha), evidence="首次拜访记录")
     disputes.dispute_answer(actor=world.alice, dispute_id=dispute.pk, answer="无异议")
     disputes.dispute_decide(actor=world.sam, dispute_id=dispute.pk, outcome="transfer", reason="bob 先接触")
     assert _owner(book.alpha) == world.bob.pk
@@ -321,3 +327,23 @@ def test_merge_keeps_every_history(world, book):
     assert "腾达电子科技股份公司" in survivor.aliases
     assert OwnershipChange.objects.filter(customer=twin).count() == 2  # registered, then merge
     assert AccountTeamMember.objects.filter(customer=survivor, user=world.bob).exists()  # bob keeps a place
+
+
+# ---------------------------------------------------------------- claims from the duplicate warning
+
+def test_duplicate_warning_gives_a_claim_token_only_its_viewer_can_use(world, book):
+    from kamguard.customers.services.dedupe import candidates_for_viewer, customer_dedupe_check
+
+    result = customer_dedupe_check(name="腾达电子科技（深圳）有限公司")
+    seen_by_bob = candidates_for_viewer(viewer=world.person("bob"), result=result)[0]
+    assert seen_by_bob.customer_id is None and seen_by_bob.claim_token
+    with pytest.raises(NotFound):  # a token is personal
+        disputes.dispute_file(actor=world.person("carol"), claim_token=seen_by_bob.claim_token, evidence="x")
+    with pytest.raises(NotFound):  # forged
+        disputes.dispute_file(actor=world.person("bob"), claim_token=seen_by_bob.claim_token[:-2] + "xx",
+                              evidence="x")
+    with pytest.raises(NotFound):  # guessing the id of a customer out of scope gets nothing
+        disputes.dispute_file(actor=world.person("bob"), customer_id=book.alpha.pk, evidence="x")
+    dispute = disputes.dispute_file(actor=world.person("bob"), claim_token=seen_by_bob.claim_token,
+                                    evidence="去年已拜访")
+    assert dispute.customer_id == book.alpha.pk and dispute.owner_id == world.alice.pk
