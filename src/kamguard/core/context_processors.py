@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,14 @@ class NavItem:
     url_name: str
     right: Right | None = None
     match: tuple[str, ...] = ()  # path prefixes that make this entry the current one
+    shown: Callable[[Any], bool] | None = None  # a finer test than one right, given the user
+
+
+def _may_exchange(user: Any) -> bool:
+    from kamguard.core.io.registry import kind_list
+    from kamguard.core.io.runner import export_allowed, import_allowed
+
+    return export_allowed(user) or any(import_allowed(user, kind) for kind in kind_list())
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
@@ -31,7 +40,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("disputes", _("Disputes"), "customers:dispute_list", Right.VIEW_ORG,
             ("/customers/disputes/", "/customers/transfers/")),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
-    NavItem("imports", _("Import and export"), "core:import_export", Right.MANAGE_ORG, ("/io/",)),
+    NavItem("imports", _("Import and export"), "core:import_export", None, ("/io/",), _may_exchange),
     NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),
 )
 
@@ -50,6 +59,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 active_key, best = item.key, len(prefix)
     for item in NAV_ITEMS:
         if item.right is not None and item.right not in rights:
+            continue
+        if item.shown is not None and not item.shown(user):
             continue
         try:
             url = reverse(item.url_name)

@@ -402,6 +402,11 @@ def user_set_password(*, actor: User, user: User, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(actor=actor, action="org.user.password_set", obj=user)
+    if actor is not None and actor.pk != user.pk:
+        # Someone else set it: whoever was signed in with the old password is signed out.
+        from kamguard.accounts.services import sessions_end_all
+
+        sessions_end_all(actor=actor, user=user, reason="password set by an administrator")
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kamguard.accounts.models import UserSession
+from kamguard.accounts.selectors import session_list
 from kamguard.accounts.services import sessions_end_all
 from kamguard.core.errors import Conflict, ValidationFailed
 from kamguard.core.pages import form_apply_error, page_view, paginate
@@ -79,8 +79,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "pii_own": services.pii_visible(viewer, person),
         "can_reveal": viewer.has_right(Right.REVEAL_PII),
         "can_manage": can_manage,
-        "sessions": UserSession.objects.filter(user=person, ended_at__isnull=True) if can_manage or viewer == person
-        else [],
+        "sessions": session_list(viewer=viewer, user_id=person.pk) if can_manage or viewer == person else [],
         "reports": selectors.user_list(viewer=viewer).filter(supervisor=person, is_active=True),
     }
     return render(request, "org/user_detail.html", context)

@@ -50,6 +50,8 @@ class Kind:
     columns: ClassVar[tuple[str, ...]]
     required: ClassVar[tuple[str, ...]]
     import_right: ClassVar[Right]
+    # The narrowest data scope that may import this kind (customers write across people: a supervisor's).
+    import_min_scope: ClassVar[Scope] = Scope.NONE
     # Service field names mapped to the column a person should correct, e.g. "roles" -> "role".
     field_columns: ClassVar[Mapping[str, str]] = {}
 

@@ -94,7 +94,8 @@ class ImportContext:
 
 
 def import_allowed(actor: User | None, kind: Kind) -> bool:
-    return actor is None or (actor.is_active and actor.has_right(kind.import_right))
+    return actor is None or (actor.is_active and actor.has_right(kind.import_right)
+                             and actor.scope >= kind.import_min_scope)
 
 
 def export_allowed(actor: User | None) -> bool:
@@ -105,6 +106,9 @@ def import_authorise(actor: User | None, kind: str) -> Kind:
     """The kind, if it exists (else UnknownKind) and the actor may import it (else PermissionRefused)."""
     spec = kind_get(kind)
     if not import_allowed(actor, spec):
+        if actor is not None and actor.has_right(spec.import_right):
+            raise PermissionRefused(_("Importing %(kind)s needs a supervisor's scope (a department or more).")
+                                    % {"kind": spec.label}, extra={"right": f"{spec.name}.import"})
         raise PermissionRefused(extra={"right": str(spec.import_right)})
     return spec
 

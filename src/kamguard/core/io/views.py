@@ -18,12 +18,13 @@ from kamguard.org.models import User
 @page_view()
 def import_export(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    may_import = user.has_right(Right.MANAGE_ORG)
+    kinds = kind_list()
+    # Each kind says who may import it (the organisation: administrators; customers: supervisors).
+    import_kinds = [(k.name, str(k.label)) for k in kinds if import_allowed(user, k)]
+    may_import = bool(import_kinds)
     may_export = export_allowed(user)
     if not may_import and not may_export:
         raise PermissionRefused(extra={"right": str(Right.MANAGE_ORG)})
-    kinds = kind_list()
-    import_kinds = [(k.name, str(k.label)) for k in kinds if import_allowed(user, k)] if may_import else []
     form = ImportForm(kinds=import_kinds)
     report = None
     status = 200

@@ -38,7 +38,7 @@ from kamguard.customers.services.records import (
     region_guess,
 )
 from kamguard.org.domain.masking import mask
-from kamguard.org.domain.roles import Right
+from kamguard.org.domain.roles import Right, Scope
 from kamguard.org.models import Industry, Region, User
 from kamguard.org.scopes import person_in_scope
 
@@ -95,6 +95,7 @@ class CustomersKind(Kind):
                "tier", "owner", "created_on", "source", "duplicate_reason")
     required = ("external_id", "name")
     import_right = Right.EDIT_BUSINESS_DATA
+    import_min_scope = Scope.DEPARTMENT
     field_columns = {"name": "name", "uscc": "uscc", "english_name": "english_name", "aliases": "aliases",
                      "region": "region", "address": "address", "industry": "industry", "size": "size",
                      "tier": "tier", "owner": "owner", "pool": "owner", "source": "source",
@@ -285,6 +286,7 @@ class ContactsKind(Kind):
     columns = ("external_id", "customer", "name", "title", "phone", "email", "wechat", "is_decision_maker")
     required = ("external_id", "customer", "name")
     import_right = Right.EDIT_BUSINESS_DATA
+    import_min_scope = Scope.DEPARTMENT
     field_columns = {"name": "name", "title": "title", "phone": "phone", "email": "email", "wechat": "wechat",
                      "is_decision_maker": "is_decision_maker", "external_id": "external_id"}
 

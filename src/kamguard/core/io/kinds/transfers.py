@@ -30,7 +30,7 @@ from kamguard.core.io.runner import RowInvalid
 from kamguard.customers.models import Customer, OwnershipChange, OwnershipKind
 from kamguard.customers.selectors import customer_list, customer_visibility_q
 from kamguard.customers.services.ownership import owner_change
-from kamguard.org.domain.roles import Right
+from kamguard.org.domain.roles import Right, Scope
 from kamguard.org.models import User
 from kamguard.org.scopes import person_in_scope
 
@@ -44,6 +44,7 @@ class TransfersKind(Kind):
     columns = ("customer", "to_owner", "effective_on", "reason")
     required = ("customer", "to_owner", "effective_on")
     import_right = Right.EDIT_BUSINESS_DATA
+    import_min_scope = Scope.DEPARTMENT
     field_columns = {"to_owner": "to_owner", "reason": "reason", "owner": "to_owner"}
 
     def import_rows(self, ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]) -> None:

@@ -16,7 +16,7 @@ from kamguard.org.models import Department, Team, User
 PAGE = "/io/"
 API_IMPORT = "/api/v1/io/imports/{kind}"
 API_EXPORT = "/api/v1/io/exports/{kind}"
-REFUSED = ["alice", "bob", "sam", "carol", "audrey"]
+REFUSED = ["alice", "bob", "carol", "audrey"]
 # Department names not already in the personas' world.
 NEW_ORG_CSV = ORG_CSV.replace("总公司", "集团总部").replace("华东销售部", "华东大区")
 
@@ -51,6 +51,18 @@ def test_page_refuses_people_without_import_or_export_right_and_nothing_changes(
     assert (get.status_code, post.status_code, download.status_code) == (403, 403, 403)
     assert state() == before
     assert AuditEvent.objects.filter(action="permission.refused").count() == 3
+
+
+def test_supervisor_may_import_customers_only_and_the_organisation_is_refused(world, client_for):
+    client = client_for(world.person("sam"))
+    before = state()
+    page = client.get(PAGE)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'value="customers"' in body and 'value="org"' not in body and 'value="users"' not in body
+    post = client.post(PAGE, {"kind": "org", "file": upload(NEW_ORG_CSV)})
+    assert post.status_code == 422  # not a kind offered to them
+    assert state() == before
 
 
 def test_admin_imports_through_the_page_and_sees_counts_errors_and_warnings(world, client_for):
