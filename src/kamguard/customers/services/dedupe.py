@@ -12,7 +12,6 @@ from django.core import signing
 from django.utils.translation import gettext as _
 
 from kamguard.core.errors import NotFound
-
 from kamguard.customers.domain.dedupe import (
     CANDIDATE_LIMIT,
     PER_KEY_LIMIT,
@@ -153,7 +152,7 @@ def candidates_for_viewer(*, viewer: User | None, result: CheckResult) -> list[C
     return views
 
 
-CLAIM_TOKEN_SALT = "kamguard.customers.dispute-claim"
+CLAIM_TOKEN_SALT = "kamguard.customers.dispute-claim"  # noqa: S105 - a salt, not a secret
 CLAIM_TOKEN_MAX_AGE = 7 * 24 * 3600
 
 
