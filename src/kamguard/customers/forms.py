@@ -132,7 +132,7 @@ class PoolForm(forms.Form):
 
         for name in RULE_FIELDS:
             # Plain integers: the service refuses negative values with a message (min_value would hide it).
-            self.fields[name] = forms.IntegerField(label=Pool._meta.get_field(name).verbose_name,
+            self.fields[name] = forms.IntegerField(label=getattr(Pool._meta.get_field(name), "verbose_name", name),
                                                    required=name not in OPTIONAL_RULES)
 
 

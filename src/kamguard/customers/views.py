@@ -361,7 +361,7 @@ def team_member_set(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = selectors.customer_get(viewer=viewer, customer_id=customer_id)
     require_edit(viewer, customer)
     initial: dict[str, Any] = {}
-    member = AccountTeamMember.objects.filter(customer=customer, user_id=_int(request, "user")).first()
+    member = AccountTeamMember.objects.filter(customer=customer, user_id=_int(request, "user") or 0).first()
     if member is not None:
         initial = {"user": member.user_id, "role": member.role, "credit_share": member.credit_share,
                    "end_on": member.end_on}
