@@ -104,6 +104,8 @@ def _audit_section() -> Section:
     day = now - dt.timedelta(days=1)
     week = now - dt.timedelta(days=7)
     recent = AuditEvent.objects.filter(occurred_at__gte=week)
+    from kamguard.audit.labels import action_label
+
     section = Section("audit", _("Audit trail"))
     counts = recent.aggregate(
         total=Count("id"),
@@ -121,7 +123,7 @@ def _audit_section() -> Section:
     ]
     section.columns = [("time", _("Time")), ("actor", _("Who")), ("action", _("Action")), ("object", _("Object"))]
     section.rows = [
-        {"time": e.occurred_at, "actor": e.actor_label, "action": e.action, "object": e.object_label}
+        {"time": e.occurred_at, "actor": e.actor_label, "action": action_label(e.action), "object": e.object_label}
         for e in AuditEvent.objects.order_by("-sequence")[:10]
     ]
     section.empty = _("No events yet.")
