@@ -38,7 +38,8 @@ of changes to ``DatabaseCandidates`` (``--variants``) and reports how often they
   that reads up to PER_KEY_LIMIT + 1 rows of every stop key each time;
 * ``stoptable_c20`` — the same, scoring the 20 heaviest candidates instead of CANDIDATE_LIMIT (60): every
   candidate's name is normalised again on every call, which costs more than the lookups;
-* ``sqlsum`` / ``sqlsum_c20`` — one query that excludes the stop keys, adds up the query's key weights
+* ``sqlsum`` / ``sqlsum_c20`` — the stop keys among the query's looked up first (one primary-key query),
+  then one query over the other keys that adds up the query's key weights
   per customer (``SUM(CASE key WHEN … THEN weight …)``), ranks and limits in the database: only the
   candidates cross the wire, however many key rows match;
 * ``limit200`` — the current lookup with a per-key limit of 200 instead of PER_KEY_LIMIT.
@@ -484,16 +485,24 @@ def _candidate_classes() -> dict[str, Any]:
                 keys[key.key[:160]] = max(key.weight, keys.get(key.key[:160], 0))
             if not keys:
                 return []
-            marks = ", ".join(["%s"] * len(keys))
-            cases = " ".join(["WHEN %s THEN %s"] * len(keys))
-            excluded = list(self.exclude_ids)
-            not_self = f" AND customer_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
-            sql = (f"SELECT customer_id, SUM(CASE key {cases} ELSE 0 END) AS total FROM customers_dedupekey "
-                   f"WHERE key IN ({marks}) AND key NOT IN (SELECT key FROM bench_dedupe_stop_key WHERE key IN "
-                   f"({marks})){not_self} GROUP BY customer_id ORDER BY total DESC, customer_id LIMIT %s")
-            params: list[Any] = [value for pair in keys.items() for value in pair]
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*params, *keys, *keys, *excluded, self.candidate_limit])
+                # First the stop keys among the query's (a primary-key lookup), so that the database never
+                # reads their postings: a `NOT IN (subquery)` filter is applied after the rows are read.
+                cursor.execute(f"SELECT key FROM bench_dedupe_stop_key WHERE key IN ({', '.join(['%s'] * len(keys))})",
+                               list(keys))
+                for (stop,) in cursor.fetchall():
+                    keys.pop(stop, None)
+                if not keys:
+                    return []
+                marks = ", ".join(["%s"] * len(keys))
+                cases = " ".join(["WHEN %s THEN %s"] * len(keys))
+                excluded = list(self.exclude_ids)
+                not_self = f" AND customer_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
+                sql = (f"SELECT customer_id, SUM(CASE key {cases} ELSE 0 END) AS total FROM customers_dedupekey "
+                       f"WHERE key IN ({marks}){not_self} GROUP BY customer_id ORDER BY total DESC, customer_id "
+                       f"LIMIT %s")
+                params: list[Any] = [value for pair in keys.items() for value in pair]
+                cursor.execute(sql, [*params, *keys, *excluded, self.candidate_limit])
                 return [row[0] for row in cursor.fetchall()]
 
     class SqlSum20(SqlSumCandidates):
