@@ -44,6 +44,7 @@ JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sessions.clear_expired", "kamguard.core.tasks:clear_expired_sessions", "hourly"),
     PeriodicJob("audit.chain_verify", "kamguard.audit.tasks:audit_chain_verify", "daily", at_hour=2),
     PeriodicJob("customers.pool_reclaim", "kamguard.customers.tasks:pool_reclaim", "daily", at_hour=1),
+    PeriodicJob("customers.dedupe_stop_keys", "kamguard.customers.tasks:dedupe_stop_keys_rebuild", "daily", at_hour=3),
 )
 
 

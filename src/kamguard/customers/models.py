@@ -346,6 +346,17 @@ class DedupeKey(models.Model):
         return self.key
 
 
+class DedupeStopKey(models.Model):
+    """Keys too common to tell customers apart (e.g. the bigram 科技): skipped by every check without reading
+    their rows. Kept by customer_keys_refresh and rebuilt daily."""
+
+    key = models.CharField(max_length=160, primary_key=True)
+    customers = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.customers})"
+
+
 class TimelineEntry(models.Model):
     """One line of a customer's timeline. Each capability adds its own kinds of entries."""
 

@@ -12,3 +12,11 @@ def pool_reclaim() -> dict[str, int]:
 
     report = pool_reclaim_run()
     return {"warned": len(report.warned), "reclaimed": len(report.reclaimed)}
+
+
+@task()
+def dedupe_stop_keys_rebuild() -> int:
+    """Recount the duplicate check's stop keys (keys too common to tell customers apart). Safe to run twice."""
+    from kamguard.customers.services.dedupe import dedupe_stop_keys_update
+
+    return dedupe_stop_keys_update()

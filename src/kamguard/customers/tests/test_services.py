@@ -347,3 +347,22 @@ def test_duplicate_warning_gives_a_claim_token_only_its_viewer_can_use(world, bo
     dispute = disputes.dispute_file(actor=world.person("bob"), claim_token=seen_by_bob.claim_token,
                                     evidence="去年已拜访")
     assert dispute.customer_id == book.alpha.pk and dispute.owner_id == world.alice.pk
+
+
+def test_stop_keys_are_skipped_and_kept_up_to_date(world, book, monkeypatch):
+    from kamguard.customers.models import DedupeStopKey
+    from kamguard.customers.services import dedupe
+
+    for i in range(4):
+        records.customer_create(actor=None, name=f"华东{i}号测绘科技有限公司", to_pool=True, pool=book.pool,
+                                skip_dedupe=True)
+    assert dedupe.dedupe_stop_keys_update(threshold=3) > 0  # the shared bigrams are now stop keys
+    stop = set(DedupeStopKey.objects.values_list("key", flat=True))
+    assert "b:测绘" in stop or any(k.startswith("b:") for k in stop)
+    # a check still finds the exact customer through its distinctive keys
+    result = dedupe.customer_dedupe_check(name="华东2号测绘科技有限公司")
+    assert result.verdict == "duplicate"
+    assert Customer.objects.get(pk=int(result.candidates[0].external_id)).name == "华东2号测绘科技有限公司"
+    # the daily rebuild gives the same table
+    rebuilt = dedupe.dedupe_stop_keys_update(threshold=3)
+    assert set(DedupeStopKey.objects.values_list("key", flat=True)) == stop and rebuilt == len(stop)
