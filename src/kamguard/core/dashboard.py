@@ -43,6 +43,11 @@ def dashboard_for(user: User) -> list[Section]:
         sections.append(_team_section(user, people))
     if Role.ADMIN in roles or Role.HR in roles:
         sections.append(_organisation_section(user, people))
+    from kamguard.customers.dashboard import customers_section
+
+    customers = customers_section(user)
+    if customers is not None:
+        sections.insert(1, customers)
     if user.has_right(Right.VIEW_AUDIT):
         sections.append(_audit_section())
     return sections
