@@ -67,6 +67,7 @@ def test_supervisor_may_import_customers_only_and_the_organisation_is_refused(wo
 
 def test_admin_imports_through_the_page_and_sees_counts_errors_and_warnings(world, client_for):
     client = client_for(world.adam)
+    client.cookies["kamguard_language"] = "en"
     assert client.get(PAGE).status_code == 200
     content = NEW_ORG_CSV.replace("external_id,name,parent,kind,region", "external_id,name,parent,kind,region,colour") \
         .replace("\n", ",\n") + "BAD,坏,NOPE,department,,\n"
@@ -83,6 +84,7 @@ def test_admin_imports_through_the_page_and_sees_counts_errors_and_warnings(worl
 
 def test_page_dry_run_and_atomic_write_nothing(world, client_for):
     client = client_for(world.adam)
+    client.cookies["kamguard_language"] = "en"
     before = state()
     dry = client.post(PAGE, {"kind": "org", "file": upload(NEW_ORG_CSV), "dry_run": "on"})
     atomic = client.post(PAGE, {"kind": "org", "file": upload(NEW_ORG_CSV + "BAD,坏,NOPE,,\n"), "atomic": "on"})
@@ -129,12 +131,15 @@ def test_export_download_unknown_kind_or_format_is_404(world, client_for):
     assert not AuditEvent.objects.filter(action__endswith=".exported").exists()
 
 
-def test_a_supervisor_with_the_export_right_exports_only_their_scope_and_cannot_import(world, client_for):
+def test_a_supervisor_with_the_export_right_exports_only_their_scope_and_cannot_import_people(world, client_for):
     User.objects.filter(pk=world.sam.pk).update(can_export=True)
     client = client_for(world.person("sam"))
-    page = client.get(PAGE)
-    assert page.status_code == 200 and 'enctype="multipart/form-data"' not in page.content.decode()
-    assert client.post(PAGE, {"kind": "org", "file": upload(NEW_ORG_CSV)}).status_code == 403
+    before = state()
+    page = client.get(PAGE).content.decode()
+    assert 'value="customers"' in page and 'value="org"' not in page  # customers yes, the organisation no
+    assert client.post(PAGE, {"kind": "org", "file": upload(NEW_ORG_CSV)}).status_code == 422
+    assert client.post(API_IMPORT.format(kind="org"), {"file": upload(NEW_ORG_CSV)}).status_code == 403
+    assert state() == before
     text = client.get("/io/export/users/?format=csv").content.decode()
     assert ",alice," in text and ",henry," in text and ",carol," not in text and ",adam," not in text
 
@@ -154,7 +159,8 @@ def test_api_refuses_import_and_export_and_nothing_changes(world, client_for, pe
 
 def test_api_import_reports_bad_rows_with_200(world, client_for):
     response = client_for(world.adam).post(API_IMPORT.format(kind="org"),
-                                           {"file": upload(NEW_ORG_CSV + "BAD,坏,NOPE,department,\n")})
+                                           {"file": upload(NEW_ORG_CSV + "BAD,坏,NOPE,department,\n")},
+                                           HTTP_ACCEPT_LANGUAGE="en")
     body = response.json()
     assert response.status_code == 200
     assert body["counts"]["created"] == 3 and body["counts"]["error"] == 1
