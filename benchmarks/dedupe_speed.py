@@ -662,6 +662,12 @@ def main() -> int:
         build_info = {"reused": False, "seconds": round(watch.seconds(), 1), "key_cache": str(keys)}
     try:
         setup_django(database.url)
+        migrate()  # a reused database may predate a migration
+        from kamguard.customers.services import dedupe as service
+
+        if hasattr(service, "dedupe_stop_keys_update"):  # the service keeps its own stop-key table
+            watch = Stopwatch()
+            print(f"{service.dedupe_stop_keys_update()} stop keys recorded in {watch.seconds():.0f} s", flush=True)
         return measure(args, plan, database, variants, build_info)
     finally:
         if not args.reuse:
