@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core import signing
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Subquery, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from kamguard.core.errors import NotFound
@@ -70,9 +70,9 @@ def customer_keys_refresh(*, customer_ids: Iterable[int]) -> None:
 
 
 class DatabaseCandidates:
-    """The engine's CandidateSource backed by the key table, in one query: the query's keys minus the stop
-    keys, their weights added up per customer, ranked and limited in the database (only the winners cross
-    the wire). The same ranking as the engine's in-memory CandidateIndex."""
+    """The engine's CandidateSource backed by the key table, in two queries: which of the query's keys are
+    stop keys, then the other keys' weights added up per customer, ranked and limited in the database (only
+    the winners cross the wire). The same ranking as the engine's in-memory CandidateIndex."""
 
     def __init__(self, *, exclude_ids: Iterable[int] = (), per_key_limit: int = PER_KEY_LIMIT,
                  candidate_limit: int = DATABASE_CANDIDATE_LIMIT) -> None:
@@ -87,12 +87,15 @@ class DatabaseCandidates:
             weights[value] = max(weights.get(value, 0), key.weight)
         if not weights:
             return []
-        stop_keys = DedupeStopKey.objects.filter(key__in=list(weights)).values("key")
+        # Stop keys first (a small primary-key lookup), so the database never reads their long posting lists.
+        for stop in DedupeStopKey.objects.filter(key__in=list(weights)).values_list("key", flat=True):
+            weights.pop(stop, None)
+        if not weights:
+            return []
         total = Sum(Case(*[When(key=key, then=Value(weight)) for key, weight in weights.items()],
                          default=Value(0), output_field=IntegerField()))
-        rows = (DedupeKey.objects.filter(key__in=list(weights)).exclude(key__in=Subquery(stop_keys))
-                .exclude(customer_id__in=self.exclude_ids).values("customer_id").annotate(total=total)
-                .order_by("-total", "customer_id")[: self.candidate_limit])
+        rows = (DedupeKey.objects.filter(key__in=list(weights)).exclude(customer_id__in=self.exclude_ids)
+                .values("customer_id").annotate(total=total).order_by("-total", "customer_id")[: self.candidate_limit])
         return [row["customer_id"] for row in rows]
 
     def candidate_profiles(self, query: Profile) -> list[Profile]:
