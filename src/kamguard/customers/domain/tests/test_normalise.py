@@ -17,7 +17,8 @@ from kamguard.customers.domain.normalise import (
 )
 from kamguard.customers.domain.regions import match_region_prefix, region_of, regions_conflict
 
-BRANDS = Path("/work/shared/datasets/company_name_brand_groundtruth.txt")
+# The project's shared datasets sit beside the repository (../shared/datasets), as in CI.
+BRANDS = Path(__file__).resolve().parents[5].parent / "shared" / "datasets" / "company_name_brand_groundtruth.txt"
 
 
 @pytest.mark.parametrize("name", [
