@@ -39,7 +39,8 @@ def dashboard_for(user: User) -> list[Section]:
     sections: list[Section] = [_my_section(user)]
     roles = user.roles
     people = User.objects.filter(scope_q(user, owner_path=""))
-    if roles & {Role.SUPERVISOR, Role.SPECIALIST} or (Role.MANAGER in roles and user.team_id):
+    # A manager's scope is their own book: a team section would only ever show themselves.
+    if roles & {Role.SUPERVISOR, Role.SPECIALIST}:
         sections.append(_team_section(user, people))
     if Role.ADMIN in roles or Role.HR in roles:
         sections.append(_organisation_section(user, people))

@@ -19,7 +19,7 @@ def customers_section(user: User) -> Section | None:
     mine = visible.filter(owner=user)
     if not user.has_right(Right.EDIT_BUSINESS_DATA) and user.scope < Scope.ALL:
         return None
-    tiers = dict(mine.values_list("tier").annotate(n=Count("pk")))
+    tiers = dict(mine.order_by().values_list("tier").annotate(n=Count("pk")))
     today = timezone.localdate()
     disputes = dispute_list(viewer=user).filter(status__in=[DisputeStatus.OPEN, DisputeStatus.ANSWERED])
     section = Section("customers", _("Customers"))

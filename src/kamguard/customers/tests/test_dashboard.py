@@ -21,6 +21,12 @@ def test_manager_sees_own_customers_pool_and_claims_to_answer(world, book, clien
     body = client.get("/").content.decode()
     assert _figure(body, "My customers") == "1"
     assert _figure(body, "Tier A / B / C") == "0 / 1 / 0"
+    from kamguard.customers.services import records
+
+    records.customer_create(actor=world.alice, name="无锡新材料科技股份有限公司", tier="B", pool=book.pool,
+                            skip_dedupe=True)
+    body = client.get("/").content.decode()
+    assert _figure(body, "My customers") == "2" and _figure(body, "Tier A / B / C") == "0 / 2 / 0"
     assert _figure(body, "In my pools, free to claim") == "1"
     assert _figure(body, "Claims waiting for my answer") == "1"
     assert "Transfer requests to decide" not in body
