@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from django.conf import settings
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -179,6 +178,3 @@ def _attr(obj: Any, path: str) -> Any:
     value = obj.pk if isinstance(obj, Model) else obj
     return value.isoformat() if hasattr(value, "isoformat") else value
 
-
-def api_debug() -> bool:
-    return bool(settings.DEBUG)

@@ -9,7 +9,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record, diff, snapshot
@@ -476,6 +475,3 @@ def pii_reveal(*, actor: User, person: User, field: str, reason: str = "") -> st
                  reason=reason)
     return getattr(person, field) or ""
 
-
-def now() -> dt.datetime:
-    return timezone.now()

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -188,7 +188,9 @@ def _clean_contact(fields: dict[str, Any]) -> dict[str, Any]:
 def _default_pool(region: Region | None, owner: User | None) -> Pool | None:
     pools = Pool.objects.filter(is_active=True)
     if owner is not None and owner.department_id:
-        from_department = pools.filter(department__isnull=False).order_by("-department__depth")
+        # The deepest pool whose department contains the owner's (one query, departments joined).
+        from_department = pools.filter(department__isnull=False).select_related("department").order_by(
+            "-department__depth")
         for pool in from_department:
             if owner.department and pool.department and owner.department.path.startswith(pool.department.path):
                 return pool
@@ -382,8 +384,8 @@ def account_team_set(*, actor: User | None, customer_id: int, user: User, role: 
     today = timezone.localdate()
     if end_on is not None and end_on < today:
         raise ValidationFailed(field_errors={"end_on": [_("The end date is in the past.")]})
-    others = AccountTeamMember.objects.filter(customer=customer).exclude(user=user).filter(
-        end_on__isnull=True) | AccountTeamMember.objects.filter(customer=customer, end_on__gte=today).exclude(user=user)
+    others = AccountTeamMember.objects.filter(Q(end_on__isnull=True) | Q(end_on__gte=today),
+                                              customer=customer).exclude(user=user)
     total = (others.aggregate(total=Sum("credit_share"))["total"] or Decimal(0)) + share
     if total > 100:
         raise ValidationFailed(field_errors={"credit_share": [
