@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "kamguard.accounts",
     "kamguard.audit",
     "kamguard.customers",
+    "kamguard.allocation",
 ]
 
 MIDDLEWARE = [
