@@ -207,3 +207,35 @@ def test_migrate_restores_a_lost_guard_but_respects_migrating_back():
     assert not append_only_guard_installed()
     call_command("migrate", verbosity=0)
     assert append_only_guard_installed()
+
+
+# ---------------------------------------------------------------- batches
+
+@pytest.mark.django_db
+def test_a_batch_is_chained_like_single_events_and_verifies(chain, world):
+    # given: two events already in the chain
+    before = chain(2)
+    entries = [writer.AuditEntry(action="test.batch", object_type="thing", object_id=i, object_label=f"thing {i}",
+                                 changes={"n": {"before": None, "after": i}}, reason="bulk")
+               for i in range(1, 1201)]
+    # when
+    events = writer.audit_record_many(actor=world.alice, entries=entries)
+    # then: consecutive sequences continuing the chain, each digest covering its predecessor, all stored
+    start = before[-1].sequence + 1
+    assert [e.sequence for e in events] == list(range(start, start + 1200))
+    assert events[0].previous_digest == before[-1].digest
+    assert all(b.previous_digest == a.digest for a, b in zip(events, events[1:], strict=False))
+    stored = AuditEvent.objects.filter(action="test.batch").order_by("sequence")
+    assert stored.count() == 1200
+    assert stored.last().object_id == "1200" and stored.last().actor_id == world.alice.pk
+    assert chain_verify().ok
+
+
+@pytest.mark.django_db
+def test_a_batch_with_a_bad_action_writes_nothing(chain):
+    chain(1)
+    count = AuditEvent.objects.count()
+    with pytest.raises(ValueError, match="action"):
+        writer.audit_record_many(actor=None, entries=[writer.AuditEntry(action="test.ok"), writer.AuditEntry(action="")])
+    assert AuditEvent.objects.count() == count
+    assert writer.audit_record_many(actor=None, entries=[]) == []
