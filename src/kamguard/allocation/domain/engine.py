@@ -1,0 +1,346 @@
+"""The allocation engine: which person or pool receives a subject, and why.
+
+``allocate`` walks the rules that match the subject in order. A rule's target may fail to take the
+subject — every member of its team is absent, on leave, leaving, gone, without the right or at
+capacity for the subject's tier; the team has no pool; the pool or person is unknown — and then the
+next matching rule is tried, and finally the fallback. When the fallback cannot take it either the
+outcome is ``unallocated``. Every person looked at leaves a :class:`CandidateNote`.
+
+The engine is deterministic: no clock, no randomness, no iteration over sets. It mutates the
+:class:`AllocationState` it is given (loads, round-robin cursors) exactly as the decision implies, so
+running the same subjects against a copy of the same state gives the same decisions (a replay).
+
+Strategies within a team:
+
+* ``round_robin`` — the next available member after the cursor (the last member it chose), in
+  member order, wrapping around;
+* ``capacity`` — the available member with the lowest load/capacity ratio for the subject's tier
+  (an unlimited capacity counts as the team's largest for that tier, or 1 when no member has one, so
+  it never outranks everyone); ties by person id;
+* ``least_loaded`` — the available member with the lowest total load; ties by person id;
+* ``first_come`` — nobody: the subject goes to the team's pool to be claimed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Literal, TypeAlias
+
+from kamguard.allocation.domain.rules import RuleSet, Subject, Target
+
+SKIP_REASONS: tuple[str, ...] = ("absent", "on_leave", "leaving", "left", "no_right", "at_capacity", "unknown")
+UNAVAILABLE_REASONS: tuple[str, ...] = ("absent", "on_leave", "leaving", "left", "no_right")
+
+# reason_code of a decision, by target kind/strategy: (through a rule, through the fallback).
+_REASONS: Mapping[str, tuple[str, str]] = {
+    "person": ("rule_person", "fallback_person"),
+    "round_robin": ("round_robin_next", "fallback_round_robin_next"),
+    "capacity": ("capacity_lowest_ratio", "fallback_capacity_lowest_ratio"),
+    "least_loaded": ("least_loaded", "fallback_least_loaded"),
+    "first_come": ("first_come_pool", "fallback_first_come_pool"),
+    "pool": ("pool_target", "fallback_pool_target"),
+}
+REASON_CODES: Mapping[str, str] = {
+    "rule_person": "Rule {rule_key} names {person_id}.",
+    "round_robin_next": "Rule {rule_key}: next in turn in team {team_id} (round-robin).",
+    "capacity_lowest_ratio": "Rule {rule_key}: lowest load for capacity in team {team_id} "
+                             "({load} of {capacity} tier {tier}).",
+    "least_loaded": "Rule {rule_key}: fewest customers in team {team_id} ({load}).",
+    "first_come_pool": "Rule {rule_key}: to team {team_id}'s pool {pool_id}, first come first served.",
+    "pool_target": "Rule {rule_key}: to pool {pool_id}.",
+    "fallback_person": "No rule matched; the fallback names {person_id}.",
+    "fallback_round_robin_next": "No rule matched; fallback team {team_id}, next in turn.",
+    "fallback_capacity_lowest_ratio": "No rule matched; fallback team {team_id}, lowest load for capacity.",
+    "fallback_least_loaded": "No rule matched; fallback team {team_id}, fewest customers.",
+    "fallback_first_come_pool": "No rule matched; to fallback team {team_id}'s pool {pool_id}.",
+    "fallback_pool_target": "No rule matched; to the fallback pool {pool_id}.",
+    "all_skipped_fallback": "Rules {skipped_rules} matched but nobody there could take it; "
+                            "the fallback decided ({fallback_reason}).",
+    "unallocated_fallback_failed": "No rule matched and the fallback could not take it ({failure}).",
+    "unallocated_all_skipped": "Rules {skipped_rules} matched but nobody there could take it, "
+                               "nor the fallback ({failure}).",
+}
+# Why a target could not take a subject (reason_params["failure"], and per skipped rule).
+FAILURES: tuple[str, ...] = ("person_skipped", "all_members_skipped", "no_members", "unknown_team", "no_team_pool",
+                             "unknown_pool")
+
+Outcome: TypeAlias = Literal["person", "pool", "unallocated"]
+
+
+@dataclass
+class Person:
+    """A possible owner. ``capacity`` per tier (None or missing: unlimited); ``load`` per tier: the
+    customers owned now (the engine adds to it as it decides)."""
+
+    id: int
+    team_id: int | None
+    available: bool = True
+    unavailable_reason: str = ""
+    capacity: Mapping[str, int | None] = field(default_factory=dict)
+    load: dict[str, int] = field(default_factory=dict)
+
+    def total_load(self) -> int:
+        return sum(self.load.values())
+
+
+@dataclass
+class TeamState:
+    """A team's members in a stable order; ``cursor``: the id of the last person round-robin chose."""
+
+    team_id: int
+    member_ids: tuple[int, ...]
+    cursor: int | None = None
+    pool_id: int | None = None
+
+
+@dataclass
+class AllocationState:
+    people: dict[int, Person]
+    teams: dict[int, TeamState]
+    pools: set[int] = field(default_factory=set)
+
+    def copy(self) -> AllocationState:
+        """An independent copy (for a dry run or a replay)."""
+        return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class CandidateNote:
+    """One person looked at: chosen or skipped (``skipped``: one of SKIP_REASONS) or passed over (neither:
+    another member ranked first). ``load``/``capacity``: for the subject's tier, before the decision.
+    ``rule_key``: the rule whose target was being tried ("" for the fallback)."""
+
+    person_id: int
+    chosen: bool
+    skipped: str = ""
+    load: int = 0
+    capacity: int | None = None
+    detail: str = ""
+    rule_key: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    subject_ref: str
+    outcome: Outcome
+    person_id: int | None
+    pool_id: int | None
+    rule_key: str
+    rule_index: int  # -1: the fallback (or nothing, when unallocated)
+    strategy: str
+    candidates: tuple[CandidateNote, ...]
+    reason_code: str
+    reason_params: Mapping[str, object]
+    tier: str = ""
+    value: Decimal = Decimal(0)
+    team_id: int | None = None
+
+
+@dataclass
+class _Attempt:
+    outcome: Outcome
+    person_id: int | None = None
+    pool_id: int | None = None
+    team_id: int | None = None
+    failure: str = ""
+    params: dict[str, object] = field(default_factory=dict)
+
+
+def allocate(subject: Subject, ruleset: RuleSet, state: AllocationState) -> Decision:
+    """Decide where the subject goes and update ``state`` accordingly (loads, round-robin cursors)."""
+    tier = _text(subject.fields.get("tier"))
+    notes: list[CandidateNote] = []
+    skipped_rules: list[str] = []
+    failures: list[str] = []
+    rules = ruleset.compiled.rules
+    for index in ruleset.compiled.matching(subject):
+        rule = rules[index].rule
+        attempt = _try_target(rule.target, tier, state, notes, rule.key)
+        if attempt.outcome != "unallocated":
+            return _decision(subject, tier, attempt, rule.target, rule.key, index, notes,
+                             _REASONS[_reason_key(rule.target)][0])
+        skipped_rules.append(rule.key)
+        failures.append(attempt.failure)
+    fallback = ruleset.fallback
+    attempt = _try_target(fallback, tier, state, notes, "")
+    skipped_text = ", ".join(skipped_rules)
+    if attempt.outcome != "unallocated":
+        reason = _REASONS[_reason_key(fallback)][1]
+        if skipped_rules:
+            attempt.params.update(fallback_reason=reason, skipped_rules=skipped_text,
+                                  skipped_failures=", ".join(failures))
+            reason = "all_skipped_fallback"
+        return _decision(subject, tier, attempt, fallback, "", -1, notes, reason)
+    params: dict[str, object] = {"failure": attempt.failure, "tier": tier}
+    if skipped_rules:
+        params.update(skipped_rules=skipped_text, skipped_failures=", ".join(failures))
+    return Decision(subject.ref, "unallocated", None, None, "", -1, fallback.strategy, tuple(notes),
+                    "unallocated_all_skipped" if skipped_rules else "unallocated_fallback_failed", params, tier,
+                    _value(subject), attempt.team_id)
+
+
+def allocate_many(subjects: Iterable[Subject], ruleset: RuleSet, state: AllocationState) -> list[Decision]:
+    """``allocate`` for each subject in turn (each sees the loads and cursors the previous ones left)."""
+    return [allocate(subject, ruleset, state) for subject in subjects]
+
+
+def _decision(subject: Subject, tier: str, attempt: _Attempt, target: Target, rule_key: str, rule_index: int,
+              notes: list[CandidateNote], reason: str) -> Decision:
+    params = attempt.params
+    params["rule_key"] = rule_key
+    params["tier"] = tier
+    return Decision(subject.ref, attempt.outcome, attempt.person_id, attempt.pool_id, rule_key, rule_index,
+                    target.strategy, tuple(notes), reason, params, tier, _value(subject), attempt.team_id)
+
+
+def _reason_key(target: Target) -> str:
+    return target.strategy if target.kind == "team" else target.kind
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _value(subject: Subject) -> Decimal:
+    raw = subject.fields.get("expected_value")
+    if raw is None or raw == "" or isinstance(raw, bool):
+        return Decimal(0)
+    if isinstance(raw, Decimal):
+        return raw
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _skip_reason(person: Person, tier: str) -> str:
+    if not person.available:
+        reason = person.unavailable_reason
+        return reason if reason in UNAVAILABLE_REASONS else "absent"
+    limit = person.capacity.get(tier)
+    if limit is not None and person.load.get(tier, 0) >= limit:
+        return "at_capacity"
+    return ""
+
+
+def _give(person: Person, tier: str) -> None:
+    person.load[tier] = person.load.get(tier, 0) + 1
+
+
+def _try_target(target: Target, tier: str, state: AllocationState, notes: list[CandidateNote],
+                rule_key: str) -> _Attempt:
+    if target.kind == "pool":
+        if target.id in state.pools:
+            return _Attempt("pool", pool_id=target.id, params={"pool_id": target.id})
+        return _Attempt("unallocated", failure="unknown_pool")
+    if target.kind == "person":
+        person = state.people.get(target.id)
+        if person is None:
+            notes.append(CandidateNote(target.id, False, "unknown", rule_key=rule_key))
+            return _Attempt("unallocated", failure="person_skipped")
+        reason = _skip_reason(person, tier)
+        load, limit = person.load.get(tier, 0), person.capacity.get(tier)
+        if reason:
+            notes.append(CandidateNote(person.id, False, reason, load, limit, rule_key=rule_key))
+            return _Attempt("unallocated", failure="person_skipped")
+        notes.append(CandidateNote(person.id, True, "", load, limit, rule_key=rule_key))
+        _give(person, tier)
+        return _Attempt("person", person_id=person.id, team_id=person.team_id,
+                        params={"person_id": person.id, "load": load, "capacity": limit})
+    team = state.teams.get(target.id)
+    if team is None:
+        return _Attempt("unallocated", failure="unknown_team")
+    if target.strategy == "first_come":
+        if team.pool_id is None or team.pool_id not in state.pools:
+            return _Attempt("unallocated", team_id=team.team_id, failure="no_team_pool")
+        return _Attempt("pool", pool_id=team.pool_id, team_id=team.team_id,
+                        params={"pool_id": team.pool_id, "team_id": team.team_id})
+    if not team.member_ids:
+        return _Attempt("unallocated", team_id=team.team_id, failure="no_members")
+    if target.strategy == "round_robin":
+        return _round_robin(team, tier, state, notes, rule_key)
+    return _ranked(team, target.strategy, tier, state, notes, rule_key)
+
+
+def _round_robin(team: TeamState, tier: str, state: AllocationState, notes: list[CandidateNote],
+                 rule_key: str) -> _Attempt:
+    members = team.member_ids
+    previous = team.cursor
+    start = 0
+    if team.cursor is not None:
+        try:
+            start = members.index(team.cursor) + 1
+        except ValueError:
+            start = 0
+    count = len(members)
+    people = state.people
+    for step in range(count):
+        person_id = members[(start + step) % count]
+        person = people.get(person_id)
+        if person is None:
+            notes.append(CandidateNote(person_id, False, "unknown", rule_key=rule_key))
+            continue
+        load, limit = person.load.get(tier, 0), person.capacity.get(tier)
+        reason = _skip_reason(person, tier)
+        if reason:
+            notes.append(CandidateNote(person_id, False, reason, load, limit, rule_key=rule_key))
+            continue
+        notes.append(CandidateNote(person_id, True, "", load, limit, rule_key=rule_key))
+        _give(person, tier)
+        team.cursor = person_id
+        return _Attempt("person", person_id=person_id, team_id=team.team_id,
+                        params={"person_id": person_id, "team_id": team.team_id, "load": load, "capacity": limit,
+                                "after": previous})
+    return _Attempt("unallocated", team_id=team.team_id, failure="all_members_skipped")
+
+
+def _ranked(team: TeamState, strategy: str, tier: str, state: AllocationState, notes: list[CandidateNote],
+            rule_key: str) -> _Attempt:
+    """capacity or least_loaded: rank every available member, take the first (ties by person id)."""
+    people = state.people
+    members = [people.get(person_id) for person_id in team.member_ids]
+    largest = max((limit for p in members if p is not None
+                   if (limit := p.capacity.get(tier)) is not None), default=0) or 1
+    eligible: list[tuple[float, int, Person]] = []
+    start = len(notes)
+    for person_id, person in zip(team.member_ids, members, strict=True):
+        if person is None:
+            notes.append(CandidateNote(person_id, False, "unknown", rule_key=rule_key))
+            continue
+        load, limit = person.load.get(tier, 0), person.capacity.get(tier)
+        reason = _skip_reason(person, tier)
+        if reason:
+            notes.append(CandidateNote(person_id, False, reason, load, limit, rule_key=rule_key))
+            continue
+        if strategy == "capacity":
+            # limit is not 0 here: a member with capacity 0 is at capacity.
+            score = load / (limit if limit is not None else largest)
+        else:
+            score = float(person.total_load())
+        eligible.append((score, person_id, person))
+        notes.append(CandidateNote(person_id, False, "", load, limit, _score_text(strategy, person, tier, score),
+                                   rule_key=rule_key))
+    if not eligible:
+        return _Attempt("unallocated", team_id=team.team_id, failure="all_members_skipped")
+    score, chosen_id, chosen = min(eligible, key=lambda item: (item[0], item[1]))
+    for position in range(start, len(notes)):
+        if notes[position].person_id == chosen_id:
+            note = notes[position]
+            notes[position] = CandidateNote(note.person_id, True, "", note.load, note.capacity, note.detail,
+                                            note.rule_key)
+            break
+    load, limit = chosen.load.get(tier, 0), chosen.capacity.get(tier)
+    total = chosen.total_load()
+    _give(chosen, tier)
+    return _Attempt("person", person_id=chosen_id, team_id=team.team_id,
+                    params={"person_id": chosen_id, "team_id": team.team_id, "load": load, "capacity": limit,
+                            "total_load": total, "ratio": f"{score:.4f}" if strategy == "capacity" else ""})
+
+
+def _score_text(strategy: str, person: Person, tier: str, score: float) -> str:
+    if strategy == "capacity":
+        return f"ratio={score:.4f}"
+    return f"total_load={person.total_load()}"
