@@ -62,6 +62,10 @@ class ImportContext:
             self.report.errors.append(RowProblem(row, column, message))
         self.report.results.append(RowResult(row, external_id, RowStatus.ERROR))
 
+    def succeed(self, row: int, external_id: str, status: RowStatus) -> None:
+        """Record a row applied outside `attempt` (by a batch service that reports per row)."""
+        self.report.results.append(RowResult(row, external_id, status))
+
     def attempt(self, row: int, external_id: str, apply: Callable[[], RowStatus]) -> RowStatus:
         """Apply one row in a savepoint; on any refusal undo it and record the reasons."""
         try:
@@ -71,7 +75,7 @@ class ImportContext:
             self.fail(row, external_id, exc.problems)
             return RowStatus.ERROR
         except DomainError as exc:
-            self.fail(row, external_id, self._domain_problems(exc))
+            self.fail(row, external_id, self.domain_problems(exc))
             return RowStatus.ERROR
         except DjangoValidationError as exc:
             self.fail(row, external_id, [("", "; ".join(exc.messages))])
@@ -82,7 +86,7 @@ class ImportContext:
         self.report.results.append(RowResult(row, external_id, status))
         return status
 
-    def _domain_problems(self, exc: DomainError) -> list[tuple[str, str]]:
+    def domain_problems(self, exc: DomainError) -> list[tuple[str, str]]:
         mapping = self.kind.field_columns
         problems = [(mapping.get(field, field if field in self.kind.columns else ""), str(message))
                     for field, messages in exc.field_errors.items() for message in messages]

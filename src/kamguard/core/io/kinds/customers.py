@@ -1,10 +1,10 @@
-"""Kinds `customers` and `contacts`: customer records through customer_create / customer_update /
-owner_change, and their contacts through contact_save.
+"""Kinds `customers` and `contacts`: new customers through customers_create_many (the batch form of
+customer_create), existing ones through customer_update / owner_change, contacts through contact_save.
 
-Customers are applied in file order, each in its own savepoint, so the duplicate check of a row sees the
-rows already written by this import: the second row of the same company is reported as a duplicate of the
-first, never created twice. A possible duplicate is a row error listing the candidates, unless the row
-gives a `duplicate_reason` (an added optional column).
+Customers are applied in file order, so the duplicate check of a row sees the rows before it in the file:
+the second row of the same company is reported as a duplicate of the first, never created twice. A
+possible duplicate is a row error listing the candidates, unless the row gives a `duplicate_reason` (an
+added optional column).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kamguard.core.errors import PermissionRefused
+from kamguard.core.errors import DomainError, PermissionRefused
 from kamguard.core.io.kinds.common import Problems, RegionLookup, date_parse, keyed_rows, region_code
 from kamguard.core.io.registry import Kind, kind_register
 from kamguard.core.io.report import RowStatus
@@ -27,13 +27,13 @@ from kamguard.core.io.runner import RowInvalid
 from kamguard.customers.domain.keys import normalise_phone, normalise_uscc
 from kamguard.customers.models import Contact, Customer, CustomerStatus, OwnershipKind
 from kamguard.customers.selectors import customer_list, customer_visibility_q
+from kamguard.customers.services.bulk import BATCH_SIZE, BatchCache, CustomerInput, customers_create_many
 from kamguard.customers.services.common import is_supervising
 from kamguard.customers.services.ownership import owner_change
 from kamguard.customers.services.records import (
     DuplicateCustomer,
     PossibleDuplicate,
     contact_save,
-    customer_create,
     customer_update,
     region_guess,
 )
@@ -104,16 +104,47 @@ class CustomersKind(Kind):
     # ------------------------------------------------------------ import
 
     def import_rows(self, ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]) -> None:
+        """New customers go through `customers_create_many` in batches of `BATCH_SIZE` rows (the same checks as
+        `customer_create`, with the database work done once per batch); rows for customers that exist go
+        through `customer_update`/`owner_change` one by one, after the new rows before them are written."""
         bulk_import_authorise(ctx.actor)
-        keyed = keyed_rows(rows, ctx.fail)
+        keyed = list(keyed_rows(rows, ctx.fail).items())
         lookups = _Lookups()
-        for key, (number, row) in keyed.items():
-            status = ctx.attempt(number, key, partial(self._apply, ctx, number, key, row, lookups))
-            if status == RowStatus.CREATED:
-                lookups.created_rows[key] = number
+        pending: list[tuple[int, str, CustomerInput]] = []
+        for start in range(0, len(keyed), BATCH_SIZE):
+            chunk = keyed[start:start + BATCH_SIZE]
+            existing = {c.external_id: c for c in Customer.objects.filter(
+                external_id__in=[key for key, _row in chunk]).select_related("owner")}
+            for key, (number, row) in chunk:
+                customer = existing.get(key)
+                if customer is not None:
+                    self._flush(ctx, pending, lookups)
+                    ctx.attempt(number, key, partial(self._apply_update, ctx, number, customer, row, lookups))
+                    continue
+                try:
+                    pending.append((number, key, self._new_input(ctx, number, key, row, lookups)))
+                except RowInvalid as exc:
+                    ctx.fail(number, key, exc.problems)
+                if len(pending) >= BATCH_SIZE:
+                    self._flush(ctx, pending, lookups)
+        self._flush(ctx, pending, lookups)
 
-    def _apply(self, ctx: ImportContext, number: int, external_id: str, row: dict[str, str],
-               lookups: _Lookups) -> RowStatus:
+    def _flush(self, ctx: ImportContext, pending: list[tuple[int, str, CustomerInput]], lookups: _Lookups) -> None:
+        if not pending:
+            return
+        outcomes = customers_create_many(actor=ctx.actor, inputs=[item for _n, _k, item in pending],
+                                         kind=OwnershipKind.IMPORT, cache=lookups.batch)
+        for (number, key, _item), outcome in zip(pending, outcomes, strict=True):
+            if outcome.error is None:
+                lookups.created_rows[key] = number
+                ctx.succeed(number, key, RowStatus.CREATED)
+            else:
+                ctx.fail(number, key, self._create_problems(ctx, outcome.error, lookups))
+        pending.clear()
+
+    def _parse(self, ctx: ImportContext, row: dict[str, str], lookups: _Lookups) -> tuple[
+            dict[str, Any], Region | None, User | None, dt.date | None]:
+        """The row's fields, region, owner and registration date; RowInvalid with every problem found."""
         problems = Problems()
         fields: dict[str, Any] = {"name": " ".join(row.get("name", "").split())}
         if not fields["name"]:
@@ -140,7 +171,6 @@ class CustomersKind(Kind):
         if created_on is not None and created_on > timezone.localdate():
             problems.add("created_on", _("%(date)s is in the future.") % {"date": created_on.isoformat()})
         owner: User | None = None
-        owner_given = ctx.has_column("owner")
         owner_id = row.get("owner", "")
         if owner_id:
             owner = lookups.people.get(owner_id)
@@ -148,37 +178,38 @@ class CustomersKind(Kind):
                 problems.add("owner", _("Unknown person %(id)s: no such external id.") % {"id": owner_id})
         if problems:
             raise RowInvalid(problems.items)
-        customer = Customer.objects.filter(external_id=external_id).first()
-        if customer is None:
-            if owner is not None:
-                reason = owner_problem(owner, created_on or timezone.localdate())
-                if reason:
-                    raise RowInvalid([("owner", reason)])
-            if ctx.has_column("region"):
-                fields["region"] = region
-            self._create(ctx, external_id, fields, owner, created_on, row.get("duplicate_reason", ""), lookups)
-            return RowStatus.CREATED
+        return fields, region, owner, created_on
+
+    def _new_input(self, ctx: ImportContext, number: int, external_id: str, row: dict[str, str],
+                   lookups: _Lookups) -> CustomerInput:
+        fields, region, owner, created_on = self._parse(ctx, row, lookups)
+        if owner is not None:
+            reason = owner_problem(owner, created_on or timezone.localdate())
+            if reason:
+                raise RowInvalid([("owner", reason)])
+        return CustomerInput(ref=number, name=fields.pop("name"), fields={**fields, "external_id": external_id},
+                             owner=owner, to_pool=owner is None, created_on=created_on, region=region,
+                             duplicate_reason=row.get("duplicate_reason", ""))
+
+    def _apply_update(self, ctx: ImportContext, number: int, customer: Customer, row: dict[str, str],
+                      lookups: _Lookups) -> RowStatus:
+        fields, region, owner, created_on = self._parse(ctx, row, lookups)
+        owner_given = ctx.has_column("owner")
         return self._update(ctx, number, customer, fields, region, owner if owner_given else customer.owner,
                             owner_given, created_on, row.get("duplicate_reason", ""), lookups)
 
     @staticmethod
-    def _create(ctx: ImportContext, external_id: str, fields: dict[str, Any], owner: User | None,
-                created_on: dt.date | None, duplicate_reason: str, lookups: _Lookups) -> None:
-        try:
-            customer_create(actor=ctx.actor, external_id=external_id, owner=owner, to_pool=owner is None,
-                            created_on=created_on, duplicate_reason=duplicate_reason, kind=OwnershipKind.IMPORT,
-                            **fields)
-        except DuplicateCustomer as exc:
-            candidates = exc.extra.get("candidates") or []
-            if not candidates:
-                raise
-            raise RowInvalid([("name", _("A duplicate of %(candidates)s; it is not imported twice.") % {
-                "candidates": lookups.candidates_text(candidates)})]) from exc
-        except PossibleDuplicate as exc:
-            raise RowInvalid([("duplicate_reason", _(
+    def _create_problems(ctx: ImportContext, error: DomainError, lookups: _Lookups) -> list[tuple[str, str]]:
+        """A refused new row's problems, in the import's words (a duplicate names what it duplicates)."""
+        if isinstance(error, DuplicateCustomer) and error.extra.get("candidates"):
+            return [("name", _("A duplicate of %(candidates)s; it is not imported twice.") % {
+                "candidates": lookups.candidates_text(error.extra["candidates"])})]
+        if isinstance(error, PossibleDuplicate):
+            return [("duplicate_reason", _(
                 "Similar customers exist: %(candidates)s. Check them; to import this row anyway, say in the "
                 "duplicate_reason column why it is a different company.") % {
-                "candidates": lookups.candidates_text(exc.extra.get("candidates") or [])})]) from exc
+                "candidates": lookups.candidates_text(error.extra.get("candidates") or [])})]
+        return ctx.domain_problems(error)
 
     @staticmethod
     def _update(ctx: ImportContext, number: int, customer: Customer, fields: dict[str, Any], region: Region | None,
@@ -253,6 +284,7 @@ class _Lookups:
         self.regions = RegionLookup()
         self.people = PersonLookup()
         self.created_rows: dict[str, int] = {}
+        self.batch = BatchCache()
         self._industries: dict[str, Industry | None] = {}
 
     def industry(self, value: str, problems: Problems) -> Industry | None:

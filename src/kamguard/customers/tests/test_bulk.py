@@ -1,0 +1,171 @@
+"""The batch path of registration (`customers_create_many`, used by the customers import): the same
+outcomes and the same rows as `customer_create` one by one, with the database work done per batch."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from kamguard.audit.services import chain_verify
+from kamguard.core.errors import PermissionRefused, ValidationFailed
+from kamguard.core.io.tests.helpers import run
+from kamguard.core.models import AuditEvent
+from kamguard.customers.models import Customer, DedupeKey, OwnershipChange, OwnershipKind, TimelineEntry
+from kamguard.customers.services import bulk
+from kamguard.customers.services.bulk import CustomerInput, customers_create_many
+from kamguard.customers.services.dedupe import customer_keys_refresh
+from kamguard.customers.services.pools import pool_save
+from kamguard.customers.services.records import DuplicateCustomer, PossibleDuplicate, customer_create
+
+COMPANIES = ["深圳市腾达电子科技有限公司", "成都蜀光机械股份有限公司", "上海浦江物流有限公司", "杭州西湖啤酒有限公司",
+             "南京钢铁股份有限公司", "武汉长江通信产业集团股份有限公司", "青岛海湾化学有限公司"]
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def pool(db):
+    return pool_save(actor=None, name="华东公海")
+
+
+def inputs(names, **extra):
+    return [CustomerInput(ref=n, name=name, **extra) for n, name in enumerate(names, start=1)]
+
+
+def rows_of(customer):
+    """Everything registration writes about one customer, without ids and times."""
+    return {
+        "ledger": list(OwnershipChange.objects.filter(customer=customer).values_list(
+            "from_owner_id", "to_owner_id", "kind", "reason", "actor_id")),
+        "timeline": sorted(TimelineEntry.objects.filter(customer=customer).values_list("kind", "summary")),
+        "keys": sorted(DedupeKey.objects.filter(customer=customer).values_list("key", "weight")),
+        "audit": sorted(AuditEvent.objects.filter(object_id=str(customer.pk), object_type="customers.customer")
+                        .values_list("action", "reason")),
+    }
+
+
+def test_a_batch_writes_what_customer_create_writes(world, pool, monkeypatch):
+    # given: the same company registered by each path, in two fresh states of the table
+    batch = customers_create_many(actor=world.alice, inputs=[CustomerInput(
+        ref=1, name="深圳市腾达电子科技有限公司", fields={"english_name": "Tengda Electronics", "tier": "A",
+                                                     "uscc": "91440300MA5FUYN44E", "aliases": ["腾达"]},
+        contacts=[{"name": "张伟", "phone": "139 1234 5678", "email": "zhang@tengda-e.com"}])],
+        kind=OwnershipKind.REGISTERED)
+    batch_customer = batch[0].customer
+    batch_rows = rows_of(batch_customer)
+    stored_keys = batch_rows["keys"]
+    # when: the keys are recomputed from the stored rows, as every later edit does
+    customer_keys_refresh(customer_ids=[batch_customer.pk])
+    # then: the batch stored exactly those keys
+    assert sorted(DedupeKey.objects.filter(customer=batch_customer).values_list("key", "weight")) == stored_keys
+    assert batch_customer.owner == world.alice and batch_customer.pool == pool
+    assert batch_customer.contacts.get().phone == "+8613912345678"
+    # and: customer_create writes the same rows for the same input (after removing the first one's keys)
+    Customer.objects.filter(pk=batch_customer.pk).update(uscc=None, external_id=None, status="merged")
+    DedupeKey.objects.filter(customer=batch_customer).delete()
+    single = customer_create(actor=world.alice, name="深圳市腾达电子科技有限公司", english_name="Tengda Electronics",
+                             tier="A", uscc="91440300MA5FUYN44E", aliases=["腾达"],
+                             contacts=[{"name": "张伟", "phone": "139 1234 5678", "email": "zhang@tengda-e.com"}])
+    assert rows_of(single) == batch_rows
+    assert chain_verify().ok
+
+
+def test_verdicts_follow_file_order_within_and_across_batches(world, pool, monkeypatch):
+    # given: batches of three, a company repeated in the same batch and in a later batch
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 3)
+    names = [COMPANIES[0], COMPANIES[1], "深圳腾达电子科技有限公司", COMPANIES[2], COMPANIES[3],
+             "成都蜀光机械股份有限公司", COMPANIES[4]]
+    # when
+    outcomes = customers_create_many(actor=None, inputs=inputs(names, to_pool=True))
+    # then: exactly the first of each company is created, the later ones are duplicates naming it
+    created = [o.input.ref for o in outcomes if o.customer is not None]
+    assert created == [1, 2, 4, 5, 7]
+    refused = {o.input.ref: o.error for o in outcomes if o.error is not None}
+    assert set(refused) == {3, 6}
+    assert all(isinstance(e, DuplicateCustomer) for e in refused.values())
+    assert refused[3].extra["candidates"][0]["name"] == COMPANIES[0]  # in the same batch, not yet stored
+    assert refused[6].extra["candidates"][0]["customer_id"] == outcomes[1].customer.pk  # an earlier batch
+    assert Customer.objects.count() == 5
+    assert OwnershipChange.objects.filter(kind=OwnershipKind.IMPORT).count() == 5
+    assert chain_verify().ok
+
+
+def test_a_possible_duplicate_needs_a_reason_and_the_reason_is_recorded(world, pool):
+    customer_create(actor=None, name="南京钢铁股份有限公司", to_pool=True)
+    # when: an abbreviation without and with a reason
+    without, with_reason = customers_create_many(actor=None, inputs=[
+        CustomerInput(ref=1, name="南钢股份", to_pool=True),
+        CustomerInput(ref=2, name="南钢股份", to_pool=True, duplicate_reason="a different company in 南宁")])
+    # then
+    assert isinstance(without.error, PossibleDuplicate) and without.customer is None
+    assert with_reason.customer is not None
+    assert TimelineEntry.objects.filter(customer=with_reason.customer, kind="customer.possible_duplicate").exists()
+    assert AuditEvent.objects.get(action="customers.customer.created",
+                                  object_id=str(with_reason.customer.pk)).reason == "a different company in 南宁"
+
+
+def test_bad_rows_get_the_errors_of_customer_create_and_the_good_rows_are_kept(world, pool):
+    # when
+    outcomes = customers_create_many(actor=world.sam, inputs=[
+        CustomerInput(ref=1, name="", to_pool=True),
+        CustomerInput(ref=2, name=COMPANIES[0], fields={"uscc": "91440300MA5FUYN44X"}, to_pool=True),
+        CustomerInput(ref=3, name=COMPANIES[1], owner=world.carol),  # outside sam's scope
+        CustomerInput(ref=4, name=COMPANIES[2], fields={"colour": "red"}, to_pool=True),
+        CustomerInput(ref=5, name=COMPANIES[3], owner=world.bob),
+    ])
+    # then
+    errors = {o.input.ref: o.error for o in outcomes}
+    assert isinstance(errors[1], ValidationFailed) and "name" in errors[1].field_errors
+    assert isinstance(errors[2], ValidationFailed) and "uscc" in errors[2].field_errors
+    assert isinstance(errors[3], PermissionRefused)
+    assert isinstance(errors[4], ValidationFailed) and "colour" in errors[4].field_errors
+    assert errors[5] is None and outcomes[4].customer.owner == world.bob
+    assert list(Customer.objects.values_list("name", flat=True)) == [COMPANIES[3]]
+
+
+def test_without_the_right_to_edit_nothing_is_written(world, pool):
+    events = AuditEvent.objects.count()
+    with pytest.raises(PermissionRefused):
+        customers_create_many(actor=world.audrey, inputs=inputs(COMPANIES[:2], to_pool=True))
+    assert Customer.objects.count() == 0 and AuditEvent.objects.count() == events
+
+
+def test_a_clash_the_checks_did_not_see_replays_the_batch_row_by_row(world, pool, monkeypatch):
+    # given: an external id taken behind the checks' back (a concurrent writer)
+    customer_create(actor=None, name=COMPANIES[5], to_pool=True, external_id="C-1")
+    monkeypatch.setattr(bulk, "_unique_clashes", lambda rows: None)
+    # when
+    outcomes = customers_create_many(actor=None, inputs=[
+        CustomerInput(ref=1, name=COMPANIES[0], fields={"external_id": "C-0"}, to_pool=True),
+        CustomerInput(ref=2, name=COMPANIES[1], fields={"external_id": "C-1"}, to_pool=True),
+        CustomerInput(ref=3, name=COMPANIES[2], fields={"external_id": "C-2"}, to_pool=True)])
+    # then: the culprit row has its error, the others are written once
+    assert [o.error is None for o in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1].error, DuplicateCustomer)
+    assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["C-0", "C-1", "C-2"]
+    assert OwnershipChange.objects.count() == 3
+    assert chain_verify().ok
+
+
+def test_the_import_mixes_batches_and_updates_in_file_order(world, pool, monkeypatch):
+    # given: an existing customer, and a file that creates, updates it, and creates a duplicate of a new row
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    customer_create(actor=None, name=COMPANIES[6], to_pool=True, external_id="OLD")
+    csv = ("external_id,name,tier\n"
+           f"N-1,{COMPANIES[0]},A\n"
+           f"OLD,{COMPANIES[6]},B\n"
+           f"N-2,{COMPANIES[1]},\n"
+           f"N-3,{COMPANIES[2]},\n"
+           "N-4,深圳腾达电子科技有限公司,\n")
+    # when
+    report = run("customers", csv)
+    # then
+    assert (report.created, report.updated, report.failed) == (3, 1, 1)
+    assert Customer.objects.get(external_id="OLD").tier == "B"
+    [problem] = report.errors
+    assert problem.row == 6 and "N-1" in problem.message and "row 2 of this file" in problem.message
+    assert chain_verify().ok
