@@ -1,0 +1,115 @@
+"""Decisions in words: the engine's reason codes and skip codes as sentences in the user's language.
+
+- `decision_sentence(decision: AllocationDecision) -> str` — why this person or pool, e.g. "Rule “East
+  China” (east): next in turn in team 上海一组 (round-robin)."
+- `skip_label(code) -> str` — absent, on leave, leaving, left, at capacity, no right, unknown.
+- `reason_template(code) -> str` — the untranslated-parameter template for a reason code (for pages that
+  render parameters themselves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from kamguard.allocation.models import AllocationDecision
+
+
+def skip_label(code: str) -> str:
+    labels = {
+        "absent": _("absent"), "on_leave": _("on leave"), "leaving": _("leaving"), "left": _("has left"),
+        "at_capacity": _("at capacity"), "no_right": _("may not own customers"), "unknown": _("not found"),
+        "": _("considered"),
+    }
+    return labels.get(code, code)
+
+
+def failure_label(code: str) -> str:
+    labels = {
+        "person_skipped": _("the person could not take it"), "all_members_skipped": _("nobody in the team could "
+                                                                                       "take it"),
+        "no_members": _("the team has no members"), "unknown_team": _("the team does not exist"),
+        "no_team_pool": _("the team has no pool"), "unknown_pool": _("the pool does not exist or is closed"),
+    }
+    return labels.get(code, code)
+
+
+def reason_template(code: str) -> str:
+    templates = {
+        "rule_person": _("Rule “%(rule)s”: goes to %(person)s."),
+        "round_robin_next": _("Rule “%(rule)s”: next in turn in team %(team)s (round-robin)."),
+        "capacity_lowest_ratio": _("Rule “%(rule)s”: lowest load for capacity in team %(team)s (%(load)s of "
+                                   "%(capacity)s tier %(tier)s customers)."),
+        "least_loaded": _("Rule “%(rule)s”: fewest customers in team %(team)s (%(total_load)s)."),
+        "first_come_pool": _("Rule “%(rule)s”: to team %(team)s's pool %(pool)s, first come first served."),
+        "pool_target": _("Rule “%(rule)s”: to the pool %(pool)s."),
+        "fallback_person": _("No rule matched; the fallback gives it to %(person)s."),
+        "fallback_round_robin_next": _("No rule matched; the fallback team %(team)s, next in turn."),
+        "fallback_capacity_lowest_ratio": _("No rule matched; the fallback team %(team)s, lowest load for "
+                                            "capacity."),
+        "fallback_least_loaded": _("No rule matched; the fallback team %(team)s, fewest customers."),
+        "fallback_first_come_pool": _("No rule matched; to the fallback team %(team)s's pool %(pool)s."),
+        "fallback_pool_target": _("No rule matched; to the fallback pool %(pool)s."),
+        "all_skipped_fallback": _("Rules %(skipped_rules)s matched but nobody there could take it; the fallback "
+                                  "decided: %(person_or_pool)s."),
+        "unallocated_fallback_failed": _("No rule matched and the fallback could not take it (%(failure)s); put "
+                                         "in the pool %(pool)s."),
+        "unallocated_all_skipped": _("Rules %(skipped_rules)s matched but nobody there could take it, nor the "
+                                     "fallback (%(failure)s); put in the pool %(pool)s."),
+        "no_active_rule_set": _("No rule set is active; put in the pool %(pool)s."),
+        "manual_override": _("Re-assigned by %(actor)s from %(previous)s to %(person)s: %(reason)s"),
+    }
+    return templates.get(code, code)
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def _names(decision: AllocationDecision, params: Mapping[str, Any]) -> dict[str, str]:
+    from kamguard.customers.models import Pool
+    from kamguard.org.models import Team
+
+    person = decision.person if decision.person_id else None
+    team_id = params.get("team_id") or decision.team_id
+    pool_id = params.get("pool_id") or decision.pool_id
+    team = Team.objects.filter(pk=team_id).values_list("name", flat=True).first() if team_id else None
+    pool = Pool.objects.filter(pk=pool_id).values_list("name", flat=True).first() if pool_id else None
+    previous = decision.previous_owner if decision.previous_owner_id else None
+    actor = decision.actor if decision.actor_id else None
+    return {
+        "person": str(person) if person else "—", "team": team or "—", "pool": pool or _("shared pool"),
+        "previous": str(previous) if previous else _("shared pool"), "actor": str(actor) if actor else _("the system"),
+    }
+
+
+def _rule_label(decision: AllocationDecision) -> str:
+    if not decision.rule_key:
+        return _("fallback")
+    rules = (decision.version.rules or {}).get("rules", []) if decision.version_id and decision.version else []
+    for rule in rules:
+        if rule.get("key") == decision.rule_key:
+            name = rule.get("name") or ""
+            return f"{name} ({decision.rule_key})" if name else decision.rule_key
+    return decision.rule_key
+
+
+def decision_sentence(decision: AllocationDecision) -> str:
+    params = _Params({str(k): v for k, v in (decision.reason_params or {}).items()})
+    names = _names(decision, params)
+    params.update(names)
+    params["rule"] = _rule_label(decision)
+    params["reason"] = decision.reason
+    if "failure" in params:
+        params["failure"] = failure_label(str(params["failure"]))
+    if params.get("capacity") in (None, ""):
+        params["capacity"] = _("unlimited")
+    params["person_or_pool"] = names["person"] if decision.person_id else names["pool"]
+    try:
+        return reason_template(decision.reason_code) % params
+    except (KeyError, TypeError, ValueError):
+        return decision.reason_code
