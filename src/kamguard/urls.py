@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from kamguard.allocation.views import public_lead, public_lead_thanks
 from kamguard.api import api
 
 urlpatterns = [
@@ -9,6 +10,9 @@ urlpatterns = [
     path("org/", include("kamguard.org.urls")),
     path("audit/", include("kamguard.audit.urls")),
     path("customers/", include("kamguard.customers.urls")),
+    path("allocation/", include("kamguard.allocation.urls")),
+    path("lead/", public_lead, name="public_lead"),  # the public web form: no sign-in
+    path("lead/thanks/", public_lead_thanks, name="public_lead_thanks"),
     path("api/v1/", api.urls),
 ]
 

@@ -39,6 +39,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("pools", _("Shared pools"), "customers:pool_list", Right.VIEW_ORG, ("/customers/pools/",)),
     NavItem("disputes", _("Disputes"), "customers:dispute_list", Right.VIEW_ORG,
             ("/customers/disputes/", "/customers/transfers/")),
+    NavItem("allocation", _("Allocation"), "allocation:ruleset_list", Right.VIEW_ORG, ("/allocation/",)),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
     NavItem("imports", _("Import and export"), "core:import_export", None, ("/io/",), _may_exchange),
     NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),
