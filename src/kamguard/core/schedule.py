@@ -45,6 +45,7 @@ JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("audit.chain_verify", "kamguard.audit.tasks:audit_chain_verify", "daily", at_hour=2),
     PeriodicJob("customers.pool_reclaim", "kamguard.customers.tasks:pool_reclaim", "daily", at_hour=1),
     PeriodicJob("customers.dedupe_stop_keys", "kamguard.customers.tasks:dedupe_stop_keys_rebuild", "daily", at_hour=3),
+    PeriodicJob("allocation.fairness_check", "kamguard.allocation.tasks:fairness_check", "daily", at_hour=4),
 )
 
 

@@ -224,7 +224,7 @@ def version_ruleset(version: RuleSetVersion) -> DomainRuleSet:
 def _get_rule_set(rule_set_id: int, *, for_update: bool = False) -> RuleSet:
     qs = RuleSet.objects.select_related("department")
     if for_update:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     found = qs.filter(pk=rule_set_id).first()
     if found is None:
         raise NotFound()
