@@ -24,8 +24,8 @@ Strategies within a team:
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import Literal, TypeAlias
 
@@ -111,7 +111,8 @@ class AllocationState:
 class CandidateNote:
     """One person looked at: chosen or skipped (``skipped``: one of SKIP_REASONS) or passed over (neither:
     another member ranked first). ``load``/``capacity``: for the subject's tier, before the decision.
-    ``rule_key``: the rule whose target was being tried ("" for the fallback)."""
+    ``rule_key``: the rule whose target was being tried ("" for the fallback). ``score``: what a ranked
+    strategy compared (see Person and the module's notes)."""
 
     person_id: int
     chosen: bool
@@ -120,6 +121,7 @@ class CandidateNote:
     capacity: int | None = None
     detail: str = ""
     rule_key: str = ""
+    score: float | None = None  # capacity: load/capacity ratio; least_loaded: total load (lowest wins)
 
 
 @dataclass(frozen=True)
@@ -139,14 +141,51 @@ class Decision:
     team_id: int | None = None
 
 
-@dataclass
+# Notes and decisions are made by the engine many times per second: these build the same frozen dataclass
+# instances without the generated __init__, which sets each field through object.__setattr__ (3 to 5 times
+# slower for CandidateNote's eight fields). The field lists are checked against the classes at import.
+_NOTE_FIELDS = ("person_id", "chosen", "skipped", "load", "capacity", "detail", "rule_key", "score")
+_DECISION_FIELDS = ("subject_ref", "outcome", "person_id", "pool_id", "rule_key", "rule_index", "strategy",
+                    "candidates", "reason_code", "reason_params", "tier", "value", "team_id")
+assert tuple(f.name for f in fields(CandidateNote)) == _NOTE_FIELDS
+assert tuple(f.name for f in fields(Decision)) == _DECISION_FIELDS
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _note(person_id: int, chosen: bool, skipped: str, load: int, capacity: int | None, rule_key: str,
+          score: float | None = None) -> CandidateNote:
+    note: CandidateNote = _new(CandidateNote)
+    _set(note, "__dict__", {"person_id": person_id, "chosen": chosen, "skipped": skipped, "load": load,
+                            "capacity": capacity, "detail": "", "rule_key": rule_key, "score": score})
+    return note
+
+
+def _make_decision(subject_ref: str, outcome: Outcome, person_id: int | None, pool_id: int | None, rule_key: str,
+                   rule_index: int, strategy: str, candidates: tuple[CandidateNote, ...], reason_code: str,
+                   reason_params: Mapping[str, object], tier: str, value: Decimal, team_id: int | None) -> Decision:
+    decision: Decision = _new(Decision)
+    _set(decision, "__dict__", {
+        "subject_ref": subject_ref, "outcome": outcome, "person_id": person_id, "pool_id": pool_id,
+        "rule_key": rule_key, "rule_index": rule_index, "strategy": strategy, "candidates": candidates,
+        "reason_code": reason_code, "reason_params": reason_params, "tier": tier, "value": value,
+        "team_id": team_id})
+    return decision
+
+
 class _Attempt:
-    outcome: Outcome
-    person_id: int | None = None
-    pool_id: int | None = None
-    team_id: int | None = None
-    failure: str = ""
-    params: dict[str, object] = field(default_factory=dict)
+    """What trying one target gave: a person or pool, or ``unallocated`` with the failure code."""
+
+    __slots__ = ("outcome", "person_id", "pool_id", "team_id", "failure", "params")
+
+    def __init__(self, outcome: Outcome, person_id: int | None = None, pool_id: int | None = None,
+                 team_id: int | None = None, failure: str = "", params: dict[str, object] | None = None) -> None:
+        self.outcome = outcome
+        self.person_id = person_id
+        self.pool_id = pool_id
+        self.team_id = team_id
+        self.failure = failure
+        self.params = params if params is not None else {}
 
 
 def allocate(subject: Subject, ruleset: RuleSet, state: AllocationState) -> Decision:
@@ -155,9 +194,17 @@ def allocate(subject: Subject, ruleset: RuleSet, state: AllocationState) -> Deci
     notes: list[CandidateNote] = []
     skipped_rules: list[str] = []
     failures: list[str] = []
-    rules = ruleset.compiled.rules
-    for index in ruleset.compiled.matching(subject):
-        rule = rules[index].rule
+    compiled = ruleset.compiled
+    rules = compiled.rules
+    mask = compiled.candidate_mask(subject)
+    while mask:  # the candidate rules in order (compiled.matching, inlined)
+        low = mask & -mask
+        mask ^= low
+        index = low.bit_length() - 1
+        compiled_rule = rules[index]
+        if compiled_rule.residual and not _holds(compiled_rule.residual, subject):
+            continue
+        rule = compiled_rule.rule
         attempt = _try_target(rule.target, tier, state, notes, rule.key)
         if attempt.outcome != "unallocated":
             return _decision(subject, tier, attempt, rule.target, rule.key, index, notes,
@@ -177,9 +224,16 @@ def allocate(subject: Subject, ruleset: RuleSet, state: AllocationState) -> Deci
     params: dict[str, object] = {"failure": attempt.failure, "tier": tier}
     if skipped_rules:
         params.update(skipped_rules=skipped_text, skipped_failures=", ".join(failures))
-    return Decision(subject.ref, "unallocated", None, None, "", -1, fallback.strategy, tuple(notes),
-                    "unallocated_all_skipped" if skipped_rules else "unallocated_fallback_failed", params, tier,
-                    _value(subject), attempt.team_id)
+    return _make_decision(subject.ref, "unallocated", None, None, "", -1, fallback.strategy, tuple(notes),
+                          "unallocated_all_skipped" if skipped_rules else "unallocated_fallback_failed", params,
+                          tier, _value(subject), attempt.team_id)
+
+
+def _holds(predicates: tuple[Callable[[Subject], bool], ...], subject: Subject) -> bool:
+    for predicate in predicates:
+        if not predicate(subject):
+            return False
+    return True
 
 
 def allocate_many(subjects: Iterable[Subject], ruleset: RuleSet, state: AllocationState) -> list[Decision]:
@@ -192,8 +246,8 @@ def _decision(subject: Subject, tier: str, attempt: _Attempt, target: Target, ru
     params = attempt.params
     params["rule_key"] = rule_key
     params["tier"] = tier
-    return Decision(subject.ref, attempt.outcome, attempt.person_id, attempt.pool_id, rule_key, rule_index,
-                    target.strategy, tuple(notes), reason, params, tier, _value(subject), attempt.team_id)
+    return _make_decision(subject.ref, attempt.outcome, attempt.person_id, attempt.pool_id, rule_key, rule_index,
+                          target.strategy, tuple(notes), reason, params, tier, _value(subject), attempt.team_id)
 
 
 def _reason_key(target: Target) -> str:
@@ -206,6 +260,8 @@ def _text(value: object) -> str:
 
 def _value(subject: Subject) -> Decimal:
     raw = subject.fields.get("expected_value")
+    if type(raw) is Decimal:
+        return raw
     if raw is None or raw == "" or isinstance(raw, bool):
         return Decimal(0)
     if isinstance(raw, Decimal):
@@ -216,12 +272,12 @@ def _value(subject: Subject) -> Decimal:
         return Decimal(0)
 
 
-def _skip_reason(person: Person, tier: str) -> str:
+def _skip_reason(person: Person, load: int, limit: int | None) -> str:
+    """Why the person cannot take a subject whose tier they hold ``load`` of (out of ``limit``), or ""."""
     if not person.available:
         reason = person.unavailable_reason
         return reason if reason in UNAVAILABLE_REASONS else "absent"
-    limit = person.capacity.get(tier)
-    if limit is not None and person.load.get(tier, 0) >= limit:
+    if limit is not None and load >= limit:
         return "at_capacity"
     return ""
 
@@ -239,14 +295,14 @@ def _try_target(target: Target, tier: str, state: AllocationState, notes: list[C
     if target.kind == "person":
         person = state.people.get(target.id)
         if person is None:
-            notes.append(CandidateNote(target.id, False, "unknown", rule_key=rule_key))
+            notes.append(_note(target.id, False, "unknown", 0, None, rule_key))
             return _Attempt("unallocated", failure="person_skipped")
-        reason = _skip_reason(person, tier)
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
+        reason = _skip_reason(person, load, limit)
         if reason:
-            notes.append(CandidateNote(person.id, False, reason, load, limit, rule_key=rule_key))
+            notes.append(_note(person.id, False, reason, load, limit, rule_key))
             return _Attempt("unallocated", failure="person_skipped")
-        notes.append(CandidateNote(person.id, True, "", load, limit, rule_key=rule_key))
+        notes.append(_note(person.id, True, "", load, limit, rule_key))
         _give(person, tier)
         return _Attempt("person", person_id=person.id, team_id=person.team_id,
                         params={"person_id": person.id, "load": load, "capacity": limit})
@@ -281,14 +337,14 @@ def _round_robin(team: TeamState, tier: str, state: AllocationState, notes: list
         person_id = members[(start + step) % count]
         person = people.get(person_id)
         if person is None:
-            notes.append(CandidateNote(person_id, False, "unknown", rule_key=rule_key))
+            notes.append(_note(person_id, False, "unknown", 0, None, rule_key))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
-        reason = _skip_reason(person, tier)
+        reason = _skip_reason(person, load, limit)
         if reason:
-            notes.append(CandidateNote(person_id, False, reason, load, limit, rule_key=rule_key))
+            notes.append(_note(person_id, False, reason, load, limit, rule_key))
             continue
-        notes.append(CandidateNote(person_id, True, "", load, limit, rule_key=rule_key))
+        notes.append(_note(person_id, True, "", load, limit, rule_key))
         _give(person, tier)
         team.cursor = person_id
         return _Attempt("person", person_id=person_id, team_id=team.team_id,
@@ -301,46 +357,40 @@ def _ranked(team: TeamState, strategy: str, tier: str, state: AllocationState, n
             rule_key: str) -> _Attempt:
     """capacity or least_loaded: rank every available member, take the first (ties by person id)."""
     people = state.people
-    members = [people.get(person_id) for person_id in team.member_ids]
-    largest = max((limit for p in members if p is not None
-                   if (limit := p.capacity.get(tier)) is not None), default=0) or 1
-    eligible: list[tuple[float, int, Person]] = []
-    start = len(notes)
-    for person_id, person in zip(team.member_ids, members, strict=True):
+    by_capacity = strategy == "capacity"
+    largest = 1
+    if by_capacity:
+        limits = [limit for person_id in team.member_ids if (person := people.get(person_id)) is not None
+                  if (limit := person.capacity.get(tier)) is not None]
+        largest = max(limits, default=0) or 1
+    # (person id, skip reason, load, capacity, score) per member, in member order
+    looked: list[tuple[int, str, int, int | None, float | None]] = []
+    best: tuple[float, int] | None = None
+    for person_id in team.member_ids:
+        person = people.get(person_id)
         if person is None:
-            notes.append(CandidateNote(person_id, False, "unknown", rule_key=rule_key))
+            looked.append((person_id, "unknown", 0, None, None))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
-        reason = _skip_reason(person, tier)
+        reason = _skip_reason(person, load, limit)
         if reason:
-            notes.append(CandidateNote(person_id, False, reason, load, limit, rule_key=rule_key))
+            looked.append((person_id, reason, load, limit, None))
             continue
-        if strategy == "capacity":
-            # limit is not 0 here: a member with capacity 0 is at capacity.
-            score = load / (limit if limit is not None else largest)
-        else:
-            score = float(person.total_load())
-        eligible.append((score, person_id, person))
-        notes.append(CandidateNote(person_id, False, "", load, limit, _score_text(strategy, person, tier, score),
-                                   rule_key=rule_key))
-    if not eligible:
+        # limit is not 0 here: a member with capacity 0 is at capacity.
+        score = load / (limit if limit is not None else largest) if by_capacity else float(sum(person.load.values()))
+        looked.append((person_id, "", load, limit, score))
+        if best is None or (score, person_id) < best:
+            best = (score, person_id)
+    for person_id, reason, load, limit, note_score in looked:
+        notes.append(_note(person_id, best is not None and person_id == best[1], reason, load, limit, rule_key,
+                           note_score))
+    if best is None:
         return _Attempt("unallocated", team_id=team.team_id, failure="all_members_skipped")
-    score, chosen_id, chosen = min(eligible, key=lambda item: (item[0], item[1]))
-    for position in range(start, len(notes)):
-        if notes[position].person_id == chosen_id:
-            note = notes[position]
-            notes[position] = CandidateNote(note.person_id, True, "", note.load, note.capacity, note.detail,
-                                            note.rule_key)
-            break
+    score, chosen_id = best
+    chosen = people[chosen_id]
     load, limit = chosen.load.get(tier, 0), chosen.capacity.get(tier)
-    total = chosen.total_load()
+    total = sum(chosen.load.values())
     _give(chosen, tier)
     return _Attempt("person", person_id=chosen_id, team_id=team.team_id,
                     params={"person_id": chosen_id, "team_id": team.team_id, "load": load, "capacity": limit,
-                            "total_load": total, "ratio": f"{score:.4f}" if strategy == "capacity" else ""})
-
-
-def _score_text(strategy: str, person: Person, tier: str, score: float) -> str:
-    if strategy == "capacity":
-        return f"ratio={score:.4f}"
-    return f"total_load={person.total_load()}"
+                            "total_load": total, "ratio": f"{score:.4f}" if by_capacity else ""})

@@ -7,15 +7,17 @@ matches everything); the first matching rule whose target can take the subject d
 
 Matching is compiled once per :class:`RuleSet` object (``RuleSet.compiled``, cached on the object):
 ``in`` lists become frozensets, region conditions become sets of codes tested against the subject's
-chain of codes, decimal bounds are parsed once, and every rule is indexed under its most selective
-positive equality condition, so a subject looks at the handful of rules that can match it instead of
-all of them.
+chain of codes, decimal bounds are parsed once; and for the fields with few distinct values (region,
+industry, size, tier, source, channel) each value's set of satisfied rules is kept as a bitmask, so a
+subject's candidate rules are a handful of dictionary lookups and ANDs instead of a pass over all of
+them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -41,14 +43,12 @@ TargetKind: TypeAlias = Literal["person", "team", "pool"]
 class FieldSpec:
     """A customer field a condition may test: the kind of its values and the operators allowed on it.
 
-    ``choices`` lists the allowed values of a choice field; ``index_rank`` orders fields by how
-    selective an equality on them usually is (higher is more selective), to pick a rule's index."""
+    ``choices`` lists the allowed values of a choice field."""
 
     name: str
     kind: FieldKind
     operators: frozenset[str]
     choices: tuple[str, ...] = ()
-    index_rank: int = 0
 
 
 FIELDS: Mapping[str, FieldSpec] = {
@@ -56,17 +56,17 @@ FIELDS: Mapping[str, FieldSpec] = {
     for spec in (
         # Region: the subject carries its code and every ancestor's, so eq/in/within on a province code
         # match every city and district inside it; ne/not_in are their negations.
-        FieldSpec("region", "region", frozenset({"eq", "ne", "in", "not_in", "within", "is_empty"}), index_rank=6),
-        FieldSpec("industry", "code", frozenset({"eq", "ne", "in", "not_in", "is_empty"}), index_rank=5),
+        FieldSpec("region", "region", frozenset({"eq", "ne", "in", "not_in", "within", "is_empty"})),
+        FieldSpec("industry", "code", frozenset({"eq", "ne", "in", "not_in", "is_empty"})),
         FieldSpec("size", "choice", frozenset({"eq", "ne", "in", "not_in", "is_empty"}),
-                  choices=("large", "medium", "small", ""), index_rank=2),
-        FieldSpec("tier", "choice", frozenset({"eq", "ne", "in", "not_in"}), choices=("A", "B", "C"), index_rank=1),
-        FieldSpec("source", "text", frozenset({"eq", "ne", "in", "not_in", "contains", "is_empty"}), index_rank=4),
+                  choices=("large", "medium", "small", "")),
+        FieldSpec("tier", "choice", frozenset({"eq", "ne", "in", "not_in"}), choices=("A", "B", "C")),
+        FieldSpec("source", "text", frozenset({"eq", "ne", "in", "not_in", "contains", "is_empty"})),
         FieldSpec("expected_value", "decimal",
                   frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "between", "is_empty"})),
         FieldSpec("name", "text", frozenset({"eq", "ne", "contains", "is_empty"})),
         FieldSpec("channel", "choice", frozenset({"eq", "ne", "in", "not_in"}),
-                  choices=("form", "api", "import", "web", "manual"), index_rank=3),
+                  choices=("form", "api", "import", "web", "manual")),
     )
 }
 
@@ -450,54 +450,130 @@ def _dump_value(value: object) -> object:
 Predicate: TypeAlias = Callable[[Subject], bool]
 
 
+# Fields whose conditions are folded into per-value bitmasks: few distinct values in a book of customers, or
+# (expected value) few classes of values — where a value falls among the rule set's bounds. Conditions on
+# the others (name) are tested rule by rule.
+MASKED_FIELDS: tuple[str, ...] = ("region", "industry", "size", "tier", "source", "channel", "expected_value")
+# Distinct values remembered per field; beyond it a value's mask is computed on each use (still correct).
+MASK_CACHE_LIMIT = 65_536
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     index: int
     rule: Rule
-    # The conditions left to test once the rule was reached through its index entry.
+    # The conditions the field masks do not cover (expected_value, name), tested one by one.
     residual: tuple[Predicate, ...]
+
+
+class _FieldMasks:
+    """For one field: which rules' conditions on that field hold for a given value, as a bitmask (bit i =
+    rule i). Rules without a condition on the field are always in. Masks are computed on first sight of
+    a value (by running those rules' predicates on it) and remembered."""
+
+    def __init__(self, name: str, rules: Sequence[Rule]) -> None:
+        self.name = name
+        self.kind = FIELDS[name].kind
+        # Decimal fields: every bound any rule compares with, ascending. Two values on the same side of every
+        # bound (same insertion point, both equal to it or both not) satisfy the same conditions.
+        bounds: set[Decimal] = set()
+        for rule in rules:
+            for condition in rule.conditions:
+                if condition.field == name and self.kind == "decimal":
+                    value = condition.value
+                    bounds.update(v for v in (value if isinstance(value, tuple) else (value,))
+                                  if isinstance(v, Decimal))
+        self.bounds = tuple(sorted(bounds))
+        self.always = 0
+        self.tests: list[tuple[int, tuple[Predicate, ...]]] = []
+        for position, rule in enumerate(rules):
+            predicates = tuple(_predicate(c) for c in rule.conditions if c.field == name)
+            if predicates:
+                self.tests.append((1 << position, predicates))
+            else:
+                self.always |= 1 << position
+        self.cache: dict[object, int] = {}
+
+    def mask(self, key: object, probe: Subject) -> int:
+        mask = self.always
+        for bit, predicates in self.tests:
+            for predicate in predicates:
+                if not predicate(probe):
+                    break
+            else:
+                mask |= bit
+        if len(self.cache) < MASK_CACHE_LIMIT:
+            self.cache[key] = mask
+        return mask
 
 
 @dataclass(frozen=True)
 class CompiledRuleSet:
     """A rule set ready for fast matching.
 
-    Every rule is indexed under one positive equality condition (eq/in/within on a field of the
-    highest ``index_rank``) — ``index[field][value]`` lists those rules in order — or, without such a
-    condition, kept in ``unindexed``. A subject's candidate rules are the entries under its own values
-    plus the unindexed ones, in rule order; each is then tested on its remaining conditions."""
+    For each of MASKED_FIELDS a bitmask per value says which rules' conditions on that field hold
+    (computed once per distinct value and remembered); ANDing a subject's masks leaves exactly the rules
+    whose conditions on those fields all hold. Those are walked in rule order, testing only their
+    conditions on the remaining fields (expected value, name), usually none."""
 
     rules: tuple[CompiledRule, ...]
-    index: Mapping[str, Mapping[str, tuple[int, ...]]]
+    masks: tuple[_FieldMasks, ...]  # only the fields some rule tests
+    everything: int
+    # Rules with conditions no mask covers: what `unindexed` means here (tested one by one).
     unindexed: tuple[int, ...]
 
-    def candidates(self, subject: Subject) -> Sequence[int]:
-        """Indexes of the rules that may match (a superset of those that do), in rule order."""
-        lists: list[tuple[int, ...]] = []
-        if self.unindexed:
-            lists.append(self.unindexed)
+    def candidate_mask(self, subject: Subject) -> int:
+        """The rules whose conditions on MASKED_FIELDS all hold for the subject, as a bitmask."""
+        mask = self.everything
         fields = subject.fields
-        for name, entries in self.index.items():
-            if name == "region":
-                for code in subject.region_codes:
-                    found = entries.get(code)
-                    if found:
-                        lists.append(found)
+        for masks in self.masks:
+            kind = masks.kind
+            if kind == "region":
+                found = masks.cache.get(subject.region_codes)
+                if found is None:
+                    found = masks.mask(subject.region_codes, Subject("", {}, subject.region_codes))
+            elif kind == "decimal":
+                number = _as_decimal(fields.get(masks.name))
+                key: object = None
+                if number is not None:
+                    bounds = masks.bounds
+                    at = bisect_left(bounds, number)
+                    key = (at, at < len(bounds) and bounds[at] == number)
+                found = masks.cache.get(key)
+                if found is None:
+                    found = masks.mask(key, Subject("", {masks.name: number}, ()))
             else:
-                value = fields.get(name)
-                found = entries.get(value if isinstance(value, str) else _text(value))
-                if found:
-                    lists.append(found)
-        if not lists:
-            return ()
-        if len(lists) == 1:
-            return lists[0]
-        return sorted({i for found in lists for i in found})
+                # Remembered under the value as given (None and "" both), so the usual case is one lookup.
+                value = fields.get(masks.name)
+                found = masks.cache.get(value) if value is None or type(value) is str else None
+                if found is None:
+                    text = _text(value)
+                    found = masks.mask(text, Subject("", {masks.name: text}, ()))
+                    if value is None:
+                        masks.cache[None] = found
+            mask &= found
+            if not mask:
+                return 0
+        return mask
 
-    def matching(self, subject: Subject) -> Iterable[int]:
+    def candidates(self, subject: Subject) -> Sequence[int]:
+        """Indexes of the rules that may match (their conditions on MASKED_FIELDS hold), in rule order."""
+        mask = self.candidate_mask(subject)
+        found = []
+        while mask:
+            low = mask & -mask
+            found.append(low.bit_length() - 1)
+            mask ^= low
+        return found
+
+    def matching(self, subject: Subject) -> Iterator[int]:
         """Indexes of the rules whose conditions all hold for the subject, in rule order (lazily)."""
+        mask = self.candidate_mask(subject)
         rules = self.rules
-        for index in self.candidates(subject):
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            index = low.bit_length() - 1
             for predicate in rules[index].residual:
                 if not predicate(subject):
                     break
@@ -517,39 +593,15 @@ def rule_matches(rule: Rule, subject: Subject) -> bool:
 
 
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
-    index: dict[str, dict[str, list[int]]] = {}
-    unindexed: list[int] = []
-    compiled: list[CompiledRule] = []
+    compiled = []
+    unindexed = []
     for position, rule in enumerate(ruleset.rules):
-        key_condition = _index_condition(rule)
-        if key_condition is None:
+        residual = tuple(_predicate(c) for c in rule.conditions if c.field not in MASKED_FIELDS)
+        if residual:
             unindexed.append(position)
-            residual = rule.conditions
-        else:
-            values = key_condition.value if isinstance(key_condition.value, tuple) else (key_condition.value,)
-            entries = index.setdefault(key_condition.field, {})
-            for value in dict.fromkeys(values):
-                assert isinstance(value, str)
-                entries.setdefault(value, []).append(position)
-            residual = tuple(c for c in rule.conditions if c is not key_condition)
-        compiled.append(CompiledRule(position, rule, tuple(_predicate(c) for c in residual)))
-    # Most selective fields first does not change the result (candidates are merged in rule order).
-    frozen = {name: {value: tuple(found) for value, found in entries.items()} for name, entries in index.items()}
-    return CompiledRuleSet(tuple(compiled), frozen, tuple(unindexed))
-
-
-def _index_condition(rule: Rule) -> Condition | None:
-    best: Condition | None = None
-    best_rank = -1
-    for condition in rule.conditions:
-        if condition.operator not in ("eq", "in", "within"):
-            continue
-        spec = FIELDS[condition.field]
-        if spec.kind == "decimal":
-            continue
-        if spec.index_rank > best_rank:
-            best, best_rank = condition, spec.index_rank
-    return best
+        compiled.append(CompiledRule(position, rule, residual))
+    masks = tuple(m for name in MASKED_FIELDS if (m := _FieldMasks(name, ruleset.rules)).tests)
+    return CompiledRuleSet(tuple(compiled), masks, (1 << len(ruleset.rules)) - 1, tuple(unindexed))
 
 
 def _text(value: object) -> str:
@@ -588,17 +640,22 @@ def _predicate(condition: Condition) -> Predicate:  # noqa: C901 - one branch pe
     raise ValueError(f"operator {operator} on {name} cannot be compiled")  # parsing refuses it first
 
 
+def _as_decimal(raw: object) -> Decimal | None:
+    """A subject's expected value as a finite Decimal, or None when it is missing or not a number."""
+    if type(raw) is Decimal:
+        return raw if raw.is_finite() else None
+    if raw is None or raw == "" or isinstance(raw, bool):
+        return None
+    try:
+        number = Decimal(raw) if isinstance(raw, int) else Decimal(str(raw))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def _decimal_predicate(name: str, operator: str, value: object) -> Predicate:
     def number(subject: Subject) -> Decimal | None:
-        raw = subject.fields.get(name)
-        if raw is None or raw == "" or isinstance(raw, bool):
-            return None
-        if isinstance(raw, Decimal | int):
-            return Decimal(raw)
-        try:
-            return Decimal(str(raw))
-        except InvalidOperation:
-            return None
+        return _as_decimal(subject.fields.get(name))
 
     if operator == "between":
         assert isinstance(value, tuple)

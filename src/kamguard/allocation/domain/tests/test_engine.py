@@ -128,7 +128,7 @@ def test_capacity_weighted_takes_the_lowest_load_for_capacity_ratio() -> None:
     decision = allocate(lead(), only(Target("team", 10, "capacity")), state)
     assert decision.person_id == 3 and decision.reason_code == "capacity_lowest_ratio"
     assert [n.chosen for n in decision.candidates] == [False, False, True]
-    assert decision.candidates[2].detail == "ratio=0.3000"
+    assert [n.score for n in decision.candidates] == [pytest.approx(0.4), pytest.approx(0.5), pytest.approx(0.3)]
 
 
 def test_capacity_weighted_ties_go_to_the_lower_person_id() -> None:
@@ -157,6 +157,7 @@ def test_least_loaded_counts_every_tier_and_ties_by_id() -> None:
     decision = allocate(lead(), only(Target("team", 10, "least_loaded")), state)
     assert decision.person_id == 2 and decision.reason_code == "least_loaded"
     assert decision.reason_params["total_load"] == 3
+    assert [n.score for n in decision.candidates] == [6.0, 3.0, 3.0]
     # now 2 and 3 both have 4 → 2
     assert allocate(lead(), only(Target("team", 10, "least_loaded")), state).person_id == 3
     assert allocate(lead(), only(Target("team", 10, "least_loaded")), state).person_id == 2
