@@ -48,6 +48,13 @@ def _text(value: str, limit: int | None = None) -> str:
 
 
 def _json_value(value: Any) -> Any:
+    # The common cases first: most values are already plain (text, numbers, None).
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        return _text(value) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_text(str(k)): _json_value(v) for k, v in value.items()}
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, dt.datetime | dt.date | dt.time):
@@ -55,18 +62,12 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         items = [_json_value(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
-    if isinstance(value, dict):
-        return {_text(str(k)): _json_value(v) for k, v in value.items()}
-    if isinstance(value, bool) or value is None or isinstance(value, int):
-        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
         if value.is_integer() and abs(value) >= _EXACT_FLOAT_LIMIT:
             return int(value)
         return value
-    if isinstance(value, str):
-        return _text(value)
     return _text(str(value))
 
 
@@ -93,12 +94,12 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Only the fields that changed, as {field: {"before": ..., "after": ...}}."""
-    keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
-    return {
-        key: {"before": _json_value(before.get(key)), "after": _json_value(after.get(key))}
-        for key in keys
-        if _json_value(before.get(key)) != _json_value(after.get(key))
-    }
+    changed: dict[str, dict[str, Any]] = {}
+    for key in dict.fromkeys([*before.keys(), *after.keys()]):
+        old, new = _json_value(before.get(key)), _json_value(after.get(key))
+        if old != new:
+            changed[key] = {"before": old, "after": new}
+    return changed
 
 
 def chain_lock() -> None:

@@ -60,6 +60,7 @@ from kamguard.customers.models import (
 from kamguard.customers.services.common import is_supervising
 from kamguard.customers.services.dedupe import (
     DATABASE_CANDIDATE_LIMIT,
+    LIVE_STATUSES,
     CandidateView,
     _records,
     candidates_for_viewer,
@@ -143,6 +144,10 @@ class BatchCache:
         while len(self.profiles) > PROFILE_CACHE_SIZE:
             self.profiles.popitem(last=False)
         return found
+
+    def remember(self, customer_id: int, profile: Profile) -> None:
+        """Keep the profile of a customer just written (the next batches will meet it as a candidate)."""
+        self.profiles[customer_id] = replace(profile, external_id=str(customer_id))
 
     def region(self, code: str) -> Region | None:
         if code not in self.regions:
@@ -342,7 +347,7 @@ def _registration_moment(created_on: dt.date | None, now: dt.datetime) -> dt.dat
     return timezone.make_aware(dt.datetime.combine(created_on, dt.time(9, 0)))
 
 
-def _write(actor: User | None, rows: list[_Row], kind: str) -> None:
+def _write(actor: User | None, rows: list[_Row], kind: str, cache: BatchCache) -> None:
     """Insert the accepted rows and everything that goes with them. Raises IntegrityError on a unique clash."""
     now = timezone.now()
     today = timezone.localdate()
@@ -365,7 +370,7 @@ def _write(actor: User | None, rows: list[_Row], kind: str) -> None:
     entries: list[AuditEntry] = []
     ledger: list[OwnershipChange] = []
     timeline: list[TimelineEntry] = []
-    keys: list[DedupeKey] = []
+    keys: list[tuple[int, str, int]] = []
     registered_by = str(actor) if actor is not None else _("the system")
     shared_pool = _("shared pool")
     first_registration = _("first registration")
@@ -402,15 +407,19 @@ def _write(actor: User | None, rows: list[_Row], kind: str) -> None:
             summary=(_("Owner: %(before)s → %(after)s") % {
                 "before": shared_pool, "after": row.owner.full_name if row.owner is not None else shared_pool})[:400],
             data={"from": None, "to": owner_id, "reason": first_registration}))
-        if customer.status in ("active", "dormant", "closed"):
-            record = _record_of(row.fields, row.contacts, external_id=str(customer.pk))
-            keys.extend(DedupeKey(customer_id=customer.pk, key=key, weight=weight)
-                        for key, weight in _key_weights(customer_profile(record)).items())
+        if customer.status in LIVE_STATUSES:
+            # The keys of the record the check profiled: the same as `customer_keys_refresh` computes from the
+            # stored rows (the record differs only in its external id, which no key depends on).
+            keys.extend((customer.pk, key, weight) for key, weight in row.weights.items())
+            cache.remember(customer.pk, row.profile)
     OwnershipChange.objects.bulk_create(ledger, batch_size=500)
     TimelineEntry.objects.bulk_create(timeline, batch_size=500)
-    DedupeKey.objects.bulk_create(keys, batch_size=2000)
+    # Some twenty keys per customer: inserted without building model instances.
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {connection.ops.quote_name(DedupeKey._meta.db_table)} "  # noqa: S608
+                           "(customer_id, key, weight) VALUES (%s, %s, %s)", keys)
     audit_record_many(actor=actor, entries=entries)
-    dedupe_stop_keys_update(keys=[key.key for key in keys])
+    dedupe_stop_keys_update(keys={key for _customer, key, _weight in keys})
 
 
 def customers_create_many(*, actor: User | None, inputs: Sequence[CustomerInput], kind: str = OwnershipKind.IMPORT,
@@ -442,7 +451,7 @@ def _create_chunk(actor: User | None, inputs: list[CustomerInput], kind: str, ca
     accepted = [row for row in candidates if row.outcome is None]
     try:
         with transaction.atomic():
-            _write(actor, accepted, kind)
+            _write(actor, accepted, kind, cache)
     except (IntegrityError, DomainError):
         # Something changed under us since the checks: replay the rows one by one, so each gets its own verdict.
         return [_create_one(actor, item, kind) for item in inputs]

@@ -194,6 +194,7 @@ class CustomersKind(Kind):
     def _apply_update(self, ctx: ImportContext, number: int, customer: Customer, row: dict[str, str],
                       lookups: _Lookups) -> RowStatus:
         fields, region, owner, created_on = self._parse(ctx, row, lookups)
+        lookups.batch.profiles.pop(customer.pk, None)  # its name may change: the next batches profile it afresh
         owner_given = ctx.has_column("owner")
         return self._update(ctx, number, customer, fields, region, owner if owner_given else customer.owner,
                             owner_given, created_on, row.get("duplicate_reason", ""), lookups)
