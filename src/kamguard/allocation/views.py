@@ -43,6 +43,7 @@ from kamguard.allocation.forms import (
 )
 from kamguard.allocation.models import (
     AllocationDecision,
+    Intake,
     IntakeChannel,
     IntakeOutcome,
     RuleSetVersion,
@@ -186,7 +187,7 @@ def ruleset_list(request: HttpRequest) -> HttpResponse:
     return render(request, "allocation/ruleset_list.html", {"rule_sets": rule_sets, "can": _can(viewer)})
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 def ruleset_create(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     if not (is_admin(viewer) or is_supervisor(viewer)):
@@ -269,7 +270,7 @@ def version_diff(request: HttpRequest, rule_set_id: int) -> HttpResponse:
 
 
 def _editor_page(request: HttpRequest, *, rule_set: Any, version: RuleSetVersion | None,
-                 start: dict[str, Any] | None) -> HttpResponse:
+                 start: dict[str, Any] | None, based_on_id: int | None = None) -> HttpResponse:
     """The rule editor for a new draft (version None) or an existing one; saves through the service."""
     viewer = _viewer(request)
     if not may_manage_rule_set(viewer, rule_set):
@@ -284,7 +285,7 @@ def _editor_page(request: HttpRequest, *, rule_set: Any, version: RuleSetVersion
                 if version is None:
                     saved = rulesets.rule_set_version_create(
                         actor=viewer, rule_set_id=rule_set.pk, rules=editor_to_ruleset(editor), note=editor.note,
-                        based_on_id=_int(request, "from"))
+                        based_on_id=based_on_id)
                 else:
                     saved = rulesets.rule_set_version_update(actor=viewer, version_id=version.pk,
                                                              rules=editor_to_ruleset(editor), note=editor.note)
@@ -324,18 +325,20 @@ def _describe_values(editor: Any) -> None:
                                       for v in c.values if v.strip())
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 def draft_create(request: HttpRequest, rule_set_id: int) -> HttpResponse:
     viewer = _viewer(request)
     rule_set = selectors.rule_set_get(viewer=viewer, rule_set_id=rule_set_id)
     versions = selectors.version_list(viewer=viewer, rule_set=rule_set)
-    start_from = versions.filter(pk=_int(request, "from")).first() if _int(request, "from") else None
+    from_id = _int(request, "from")
+    start_from = versions.filter(pk=from_id).first() if from_id else None
     if start_from is None:
         start_from = versions.first()
-    return _editor_page(request, rule_set=rule_set, version=None, start=start_from.rules if start_from else None)
+    return _editor_page(request, rule_set=rule_set, version=None, start=start_from.rules if start_from else None,
+                        based_on_id=start_from.pk if start_from else None)
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 def version_edit(request: HttpRequest, version_id: int) -> HttpResponse:
     viewer = _viewer(request)
     version = _version(viewer, version_id)
@@ -346,7 +349,7 @@ def version_edit(request: HttpRequest, version_id: int) -> HttpResponse:
     return _editor_page(request, rule_set=version.rule_set, version=version, start=version.rules)
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 def version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     viewer = _viewer(request)
     version = _version(viewer, version_id)
@@ -368,7 +371,7 @@ def version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
         "diff": _diff_words(rulesets.rule_set_version_diff(old=active, new=version)), "can": _can(viewer)})
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 @require_POST
 def version_retire(request: HttpRequest, version_id: int) -> HttpResponse:
     viewer = _viewer(request)
@@ -421,10 +424,21 @@ def _simulation_view(result: Any) -> dict[str, Any] | None:
         return None
     rows = list(getattr(result, "people", []) or [])
     most = max([int(getattr(r, "count", 0) or 0) for r in rows] + [1])
-    return {"raw": result, "rows": rows, "chart": chart_bars(rows, most)}
+    names = dict(Intake.objects.filter(pk__in=[int(c["subject"].split(":")[1]) for c in result.changed_subjects[:50]
+                                               if str(c["subject"]).startswith("intake:")
+                                               and str(c["subject"]).split(":")[1].isdigit()])
+                 .values_list("pk", "fields__name"))
+    changed = [{**c, "label": names.get(int(str(c["subject"]).split(":")[1]), c["subject"])
+                if str(c["subject"]).startswith("intake:") and str(c["subject"]).split(":")[1].isdigit()
+                else c["subject"]} for c in result.changed_subjects[:50]]
+    return {"raw": result, "rows": rows, "chart": chart_bars(rows, most), "changed": changed}
 
 
-def chart_bars(rows: list[Any], most: int, width: int = 420) -> list[dict[str, Any]]:
+CHART_ROW = 26
+CHART_BAR_WIDTH = 260  # the longest bar; names take the 150 units on its left, the total the rest
+
+
+def chart_bars(rows: list[Any], most: int, width: int = CHART_BAR_WIDTH) -> dict[str, Any]:
     """Horizontal bars for an SVG chart, stacked by tier (A, B, C): geometry only, no inline style (the CSP)."""
     bars = []
     for index, row in enumerate(rows):
@@ -435,9 +449,9 @@ def chart_bars(rows: list[Any], most: int, width: int = 420) -> list[dict[str, A
             w = width * count / most if most else 0
             parts.append({"tier": tier, "x": round(x, 1), "width": round(w, 1), "count": count})
             x += w
-        bars.append({"y": index * 26, "label": getattr(row, "name", ""), "total": getattr(row, "count", 0),
-                     "parts": parts, "end": round(x, 1)})
-    return bars
+        bars.append({"y": index * CHART_ROW, "label": getattr(row, "name", ""), "total": getattr(row, "count", 0),
+                     "parts": parts, "end": round(x, 1) + 6})
+    return {"bars": bars, "height": len(bars) * CHART_ROW + 4, "width": 150 + 10 + width + 40}
 
 
 # ---------------------------------------------------------------- intake
@@ -510,7 +524,7 @@ def intake_detail(request: HttpRequest, intake_id: int) -> HttpResponse:
         "field_rows": [(FIELD_LABELS.get(k, k), v) for k, v in sorted(intake.fields.items())]})
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 @require_POST
 def intake_review(request: HttpRequest, intake_id: int) -> HttpResponse:
     viewer = _viewer(request)
@@ -621,7 +635,7 @@ def customer_decisions(request: HttpRequest, customer_id: int) -> HttpResponse:
                                       "can_reassign": is_admin(viewer) or is_supervisor(viewer), "can": _can(viewer)})
 
 
-@page_view(Right.EDIT_BUSINESS_DATA)
+@page_view(Right.VIEW_ORG)
 def customer_reassign(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = _viewer(request)
     from kamguard.customers import selectors as customer_selectors
