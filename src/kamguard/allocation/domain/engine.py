@@ -363,27 +363,26 @@ def _ranked(team: TeamState, strategy: str, tier: str, state: AllocationState, n
         limits = [limit for person_id in team.member_ids if (person := people.get(person_id)) is not None
                   if (limit := person.capacity.get(tier)) is not None]
         largest = max(limits, default=0) or 1
-    # (person id, skip reason, load, capacity, score) per member, in member order
-    looked: list[tuple[int, str, int, int | None, float | None]] = []
     best: tuple[float, int] | None = None
+    best_note = -1
     for person_id in team.member_ids:
         person = people.get(person_id)
         if person is None:
-            looked.append((person_id, "unknown", 0, None, None))
+            notes.append(_note(person_id, False, "unknown", 0, None, rule_key))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
         reason = _skip_reason(person, load, limit)
         if reason:
-            looked.append((person_id, reason, load, limit, None))
+            notes.append(_note(person_id, False, reason, load, limit, rule_key))
             continue
         # limit is not 0 here: a member with capacity 0 is at capacity.
         score = load / (limit if limit is not None else largest) if by_capacity else float(sum(person.load.values()))
-        looked.append((person_id, "", load, limit, score))
         if best is None or (score, person_id) < best:
-            best = (score, person_id)
-    for person_id, reason, load, limit, note_score in looked:
-        notes.append(_note(person_id, best is not None and person_id == best[1], reason, load, limit, rule_key,
-                           note_score))
+            best, best_note = (score, person_id), len(notes)
+        notes.append(_note(person_id, False, "", load, limit, rule_key, score))
+    if best is not None:
+        passed = notes[best_note]
+        notes[best_note] = _note(passed.person_id, True, "", passed.load, passed.capacity, rule_key, passed.score)
     if best is None:
         return _Attempt("unallocated", team_id=team.team_id, failure="all_members_skipped")
     score, chosen_id = best
