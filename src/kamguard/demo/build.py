@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -20,6 +21,9 @@ from kamguard.demo.hashers import quick_demo_hashing
 from kamguard.demo.plan import DEMO_PASSWORD, PersonPlan, WorldPlan
 from kamguard.org import services
 from kamguard.org.models import Department, Grade, Industry, Post, Region, Team, User
+
+if TYPE_CHECKING:
+    from kamguard.demo.allocation import BuiltAllocation
 
 REFERENCE_MODELS: dict[str, type[Industry] | type[Post] | type[Grade]] = {
     "industry": Industry, "post": Post, "grade": Grade,
@@ -34,6 +38,7 @@ class BuiltWorld:
     people: dict[str, User] = field(default_factory=dict)  # person key → user, scale-1 people only
     bulk_people: int = 0
     customers: BuiltCustomers | None = None
+    allocation: BuiltAllocation | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def team_name(self, person: PersonPlan) -> str:
@@ -53,7 +58,8 @@ def demo_company_name() -> str:
 def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: CustomersPlan | None = None
                 ) -> BuiltWorld:
     """Write `plan` into the database, then the `customers` plan if given (pools, customers, their history;
-    at scale N > 1 also the bulk customers). One transaction: a failure leaves nothing half-built.
+    at scale N > 1 also the bulk customers) and allocation on top of it (rules, capacities, a few months of
+    intake: see `kamguard.demo.allocation`). One transaction: a failure leaves nothing half-built.
 
     Passwords are hashed at a low Argon2 cost and upgraded at first sign-in: see `kamguard.demo.hashers`.
     """
@@ -69,6 +75,9 @@ def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: Cu
             started = time.perf_counter()
             world.customers.bulk_customers = bulk_customers_create(world, world.customers)
             world.timings["customers (bulk builder)"] = time.perf_counter() - started
+        from kamguard.demo.allocation import allocation_build
+
+        world.allocation = allocation_build(world)
     return world
 
 

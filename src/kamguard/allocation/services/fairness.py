@@ -6,7 +6,8 @@
 - `fairness_visible_team_ids(viewer) -> set[int] | None` — None: every team (administrators, auditors, scope
   all); a supervisor: the teams of their department and below; anyone else: their own team.
 - `fairness_check_run(*, on=None) -> list[FairnessAlert]` — the periodic job: for every team with bounds, the
-  current calendar month and the previous one; one alert per team, month and breached bound (the unique
+  current calendar month and the previous one, once the team received at least as many customers as it has
+  people (fewer cannot be split evenly); one alert per team, month and breached bound (the unique
   constraint makes a second run, or a second worker, add nothing); figures of an existing alert are refreshed.
 - `fairness_alert_acknowledge(*, actor, alert_id, note) -> FairnessAlert` — what was done about it.
 """
@@ -174,9 +175,9 @@ def fairness_check_run(*, on: dt.date | None = None) -> list[FairnessAlert]:
     for setting in settings:
         bound = _bound(setting)
         for start, end in (last_month, this_month):
-            figures, _group, _manual = team_figures(team=setting.team, since=start, until=min(end, today))
-            if figures.total_count == 0:
-                continue
+            figures, group, _manual = team_figures(team=setting.team, since=start, until=min(end, today))
+            if figures.total_count < max(len(group), 1):
+                continue  # fewer customers than people cannot be split evenly: too early to judge
             for code in figures.is_unfair(bound):
                 observed, limit = _observed(figures, code), _limit(bound, code)
                 data = _figures_json(figures)
