@@ -8,9 +8,10 @@ matches everything); the first matching rule whose target can take the subject d
 Matching is compiled once per :class:`RuleSet` object (``RuleSet.compiled``, cached on the object):
 ``in`` lists become frozensets, region conditions become sets of codes tested against the subject's
 chain of codes, decimal bounds are parsed once; and for the fields with few distinct values (region,
-industry, size, tier, source, channel) each value's set of satisfied rules is kept as a bitmask, so a
-subject's candidate rules are a handful of dictionary lookups and ANDs instead of a pass over all of
-them.
+industry, size, tier, source, channel) — or few classes of values (expected value: where it falls among
+the rule set's bounds) — each value's set of satisfied rules is kept as a bitmask, so a subject's
+matching rules are a handful of dictionary lookups and ANDs instead of a pass over all of them. Only
+conditions on the name are still tested rule by rule.
 """
 
 from __future__ import annotations
@@ -462,7 +463,7 @@ MASK_CACHE_LIMIT = 65_536
 class CompiledRule:
     index: int
     rule: Rule
-    # The conditions the field masks do not cover (expected_value, name), tested one by one.
+    # The conditions the field masks do not cover (name), tested one by one.
     residual: tuple[Predicate, ...]
 
 
@@ -514,7 +515,7 @@ class CompiledRuleSet:
     For each of MASKED_FIELDS a bitmask per value says which rules' conditions on that field hold
     (computed once per distinct value and remembered); ANDing a subject's masks leaves exactly the rules
     whose conditions on those fields all hold. Those are walked in rule order, testing only their
-    conditions on the remaining fields (expected value, name), usually none."""
+    conditions on the remaining field (name), usually none."""
 
     rules: tuple[CompiledRule, ...]
     masks: tuple[_FieldMasks, ...]  # only the fields some rule tests
@@ -529,9 +530,12 @@ class CompiledRuleSet:
         for masks in self.masks:
             kind = masks.kind
             if kind == "region":
-                found = masks.cache.get(subject.region_codes)
+                codes = subject.region_codes
+                if type(codes) is not tuple:  # a list would not do as a key
+                    codes = tuple(codes)
+                found = masks.cache.get(codes)
                 if found is None:
-                    found = masks.mask(subject.region_codes, Subject("", {}, subject.region_codes))
+                    found = masks.mask(codes, Subject("", {}, codes))
             elif kind == "decimal":
                 number = _as_decimal(fields.get(masks.name))
                 key: object = None

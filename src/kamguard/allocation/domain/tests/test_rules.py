@@ -325,3 +325,45 @@ def test_matching_keeps_rule_order_across_index_entries() -> None:
 def test_the_compiled_form_is_built_once_per_rule_set() -> None:
     ruleset = ruleset_parse(one_rule({"field": "tier", "operator": "eq", "value": "A"}))
     assert ruleset.compiled is ruleset.compiled
+
+
+def test_values_of_other_types_match_like_their_text() -> None:
+    ruleset = ruleset_parse({"rules": [
+        {"key": "code", "conditions": [{"field": "industry", "operator": "eq", "value": "39"}], "target": POOL},
+        {"key": "value", "conditions": [{"field": "expected_value", "operator": "gte", "value": "100"}],
+         "target": POOL},
+    ], "fallback": POOL})
+    compiled = ruleset.compiled
+    assert list(compiled.matching(subject(industry=39, expected_value=100))) == [0, 1]
+    assert list(compiled.matching(subject(industry="39", expected_value="100.5"))) == [0, 1]
+    assert list(compiled.matching(subject(industry=None, expected_value="lots"))) == []
+    assert list(compiled.matching(subject(expected_value=Decimal("NaN")))) == []
+    assert list(compiled.matching(subject(expected_value=True))) == []
+
+
+def test_matching_stays_right_when_the_mask_cache_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kamguard.allocation.domain import rules
+
+    monkeypatch.setattr(rules, "MASK_CACHE_LIMIT", 0)
+    ruleset = ruleset_parse({"rules": [
+        {"key": "gd", "conditions": [{"field": "region", "operator": "within", "value": "440000"},
+                                     {"field": "source", "operator": "contains", "value": "fair"},
+                                     {"field": "expected_value", "operator": "between", "value": ["10", "20"]}],
+         "target": POOL},
+    ], "fallback": POOL})
+    for _ in range(2):
+        assert ruleset.compiled.first_match(subject(source="Trade Fair", expected_value=Decimal(15))) == 0
+        assert ruleset.compiled.first_match(subject(source="Trade Fair", expected_value=Decimal(21))) is None
+        assert ruleset.compiled.first_match(subject(("310000",), source="fair", expected_value=Decimal(15))) is None
+    assert all(not masks.cache for masks in ruleset.compiled.masks)
+
+
+def test_expected_value_bounds_are_matched_exactly_at_the_bound() -> None:
+    ruleset = ruleset_parse({"rules": [
+        {"key": "gt", "conditions": [{"field": "expected_value", "operator": "gt", "value": "100"}], "target": POOL},
+        {"key": "eq", "conditions": [{"field": "expected_value", "operator": "eq", "value": "100"}], "target": POOL},
+        {"key": "lte", "conditions": [{"field": "expected_value", "operator": "lte", "value": "100"}], "target": POOL},
+    ], "fallback": POOL})
+    found = {value: list(ruleset.compiled.matching(subject(expected_value=Decimal(value))))
+             for value in ("99.99", "100", "100.00", "100.01")}
+    assert found == {"99.99": [2], "100": [1, 2], "100.00": [1, 2], "100.01": [0]}
