@@ -98,13 +98,19 @@ class TeamState:
 
 @dataclass
 class AllocationState:
+    """People, teams and open pools as the engine sees them. ``skipped_notes`` is a memo of the notes of
+    skipped people (a person at capacity or away stays so, with the same load, until the state is rebuilt):
+    notes are immutable, so decisions share them. It is not part of what the state means (not compared)."""
+
     people: dict[int, Person]
     teams: dict[int, TeamState]
     pools: set[int] = field(default_factory=set)
+    skipped_notes: dict[tuple[int, str, int, int | None, str], CandidateNote] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def copy(self) -> AllocationState:
         """An independent copy (for a dry run or a replay)."""
-        return copy.deepcopy(self)
+        return AllocationState(copy.deepcopy(self.people), copy.deepcopy(self.teams), set(self.pools))
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,18 @@ assert tuple(f.name for f in fields(CandidateNote)) == _NOTE_FIELDS
 assert tuple(f.name for f in fields(Decision)) == _DECISION_FIELDS
 _new = object.__new__
 _set = object.__setattr__
+
+
+def _skipped(state: AllocationState, person_id: int, reason: str, load: int, capacity: int | None,
+             rule_key: str) -> CandidateNote:
+    """The note of a skipped person, shared while nothing about it changes."""
+    key = (person_id, reason, load, capacity, rule_key)
+    note = state.skipped_notes.get(key)
+    if note is None:
+        if len(state.skipped_notes) >= 100_000:
+            state.skipped_notes.clear()
+        note = state.skipped_notes[key] = _note(person_id, False, reason, load, capacity, rule_key)
+    return note
 
 
 def _note(person_id: int, chosen: bool, skipped: str, load: int, capacity: int | None, rule_key: str,
@@ -295,12 +313,12 @@ def _try_target(target: Target, tier: str, state: AllocationState, notes: list[C
     if target.kind == "person":
         person = state.people.get(target.id)
         if person is None:
-            notes.append(_note(target.id, False, "unknown", 0, None, rule_key))
+            notes.append(_skipped(state, target.id, "unknown", 0, None, rule_key))
             return _Attempt("unallocated", failure="person_skipped")
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
         reason = _skip_reason(person, load, limit)
         if reason:
-            notes.append(_note(person.id, False, reason, load, limit, rule_key))
+            notes.append(_skipped(state, person.id, reason, load, limit, rule_key))
             return _Attempt("unallocated", failure="person_skipped")
         notes.append(_note(person.id, True, "", load, limit, rule_key))
         _give(person, tier)
@@ -337,12 +355,12 @@ def _round_robin(team: TeamState, tier: str, state: AllocationState, notes: list
         person_id = members[(start + step) % count]
         person = people.get(person_id)
         if person is None:
-            notes.append(_note(person_id, False, "unknown", 0, None, rule_key))
+            notes.append(_skipped(state, person_id, "unknown", 0, None, rule_key))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
         reason = _skip_reason(person, load, limit)
         if reason:
-            notes.append(_note(person_id, False, reason, load, limit, rule_key))
+            notes.append(_skipped(state, person_id, reason, load, limit, rule_key))
             continue
         notes.append(_note(person_id, True, "", load, limit, rule_key))
         _give(person, tier)
@@ -368,12 +386,12 @@ def _ranked(team: TeamState, strategy: str, tier: str, state: AllocationState, n
     for person_id in team.member_ids:
         person = people.get(person_id)
         if person is None:
-            notes.append(_note(person_id, False, "unknown", 0, None, rule_key))
+            notes.append(_skipped(state, person_id, "unknown", 0, None, rule_key))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
         reason = _skip_reason(person, load, limit)
         if reason:
-            notes.append(_note(person_id, False, reason, load, limit, rule_key))
+            notes.append(_skipped(state, person_id, reason, load, limit, rule_key))
             continue
         # limit is not 0 here: a member with capacity 0 is at capacity.
         score = load / (limit if limit is not None else largest) if by_capacity else float(sum(person.load.values()))
