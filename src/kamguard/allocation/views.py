@@ -521,7 +521,38 @@ def intake_detail(request: HttpRequest, intake_id: int) -> HttpResponse:
                                                      and viewer.has_right(Right.EDIT_BUSINESS_DATA)))
     return render(request, "allocation/intake_detail.html", {
         "intake": intake, "decisions": decisions, "can_review": can_review, "can": _can(viewer),
-        "field_rows": [(FIELD_LABELS.get(k, k), v) for k, v in sorted(intake.fields.items())]})
+        "field_rows": _intake_field_rows(intake.fields or {})})
+
+
+INTAKE_FIELD_LABELS = {
+    "name": _lazy("Company name"), "uscc": _lazy("Unified social credit code"), "english_name": _lazy("English name"),
+    "aliases": _lazy("Aliases"), "region": _lazy("Region"), "address": _lazy("Address"),
+    "website": _lazy("Website or e-mail domain"), "industry": _lazy("Industry"), "size": _lazy("Size"),
+    "tier": _lazy("Key-account tier"), "source": _lazy("Source"), "external_id": _lazy("External id"),
+    "expected_value": _lazy("Expected value (CNY)"), "contact_name": _lazy("Contact name"),
+    "contact_title": _lazy("Contact title"), "contact_phone": _lazy("Contact phone"),
+    "contact_email": _lazy("Contact e-mail"), "note": _lazy("Message"),
+}
+
+
+def _intake_field_rows(fields: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The submitted fields in the form's order, with words for codes (region and industry by name)."""
+    rows = []
+    for key, label in INTAKE_FIELD_LABELS.items():
+        value = fields.get(key)
+        if value in (None, "", []):
+            continue
+        if key == "region":
+            value = Region.objects.filter(code=value).values_list("name", flat=True).first() or value
+        elif key == "industry":
+            value = Industry.objects.filter(code=value).values_list("name", flat=True).first() or value
+        elif key == "size":
+            value = dict(choices_for("size")).get(value, value)
+        elif isinstance(value, list):
+            value = " | ".join(str(v) for v in value)
+        rows.append((label, value))
+    rows += [(key, value) for key, value in sorted(fields.items()) if key not in INTAKE_FIELD_LABELS and value]
+    return rows
 
 
 @page_view(Right.VIEW_ORG)
