@@ -821,3 +821,48 @@ def absence_delete(request: HttpRequest, absence_id: int, reason: str = "") -> A
 
 
 
+
+
+class DepartureNoticeOut(Schema):
+    person_id: int
+    person_name: str
+    noticed_on: dt.date
+    leaves_on: dt.date | None
+    note: str
+
+
+class DepartureNoticeIn(Schema):
+    noticed_on: dt.date
+    leaves_on: dt.date | None = None
+    note: str = Field("", max_length=300)
+
+
+@router.get("/departure-notices", response={200: Page[DepartureNoticeOut], **ERRORS},
+            summary="People in your scope who have given notice (allocation gives them no new customers)")
+def departure_notice_list(request: HttpRequest, params: Query[ListParams]) -> Any:
+    viewer = _viewer(request)
+    qs = selectors.departure_notice_list(viewer=viewer)
+    return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("pk",),
+                       serialize=lambda n: DepartureNoticeOut(person_id=n.person_id, person_name=n.person.full_name,
+                                                              noticed_on=n.noticed_on, leaves_on=n.leaves_on,
+                                                              note=n.note))
+
+
+@router.put("/people/{int:person_id}/departure-notice", response={200: DepartureNoticeOut, **ERRORS},
+            summary="Record that a person has given notice")
+def departure_notice_put(request: HttpRequest, person_id: int, payload: DepartureNoticeIn) -> Any:
+    viewer = _viewer(request)
+    person = _person(viewer, person_id)
+    notice = people.departure_notice_set(actor=viewer, person=person, noticed_on=payload.noticed_on,
+                                         leaves_on=payload.leaves_on, note=payload.note)
+    return DepartureNoticeOut(person_id=person.pk, person_name=person.full_name, noticed_on=notice.noticed_on,
+                              leaves_on=notice.leaves_on, note=notice.note)
+
+
+@router.delete("/people/{int:person_id}/departure-notice", response={204: None, **ERRORS},
+               summary="Withdraw a departure notice (a reason is required)")
+def departure_notice_delete(request: HttpRequest, person_id: int, reason: str = "") -> Any:
+    viewer = _viewer(request)
+    person = _person(viewer, person_id)
+    people.departure_notice_remove(actor=viewer, person=person, reason=reason[:1000])
+    return Status(204, None)

@@ -452,3 +452,27 @@ class AbsenceForm(forms.Form):
     starts_on = forms.DateField(label=_("From"), widget=DateInput)
     ends_on = forms.DateField(label=_("Until"), widget=DateInput)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class DepartureNoticeForm(forms.Form):
+    person = forms.ModelChoiceField(label=_("Person"), queryset=User.objects.filter(is_active=True).order_by(
+        "full_name"))
+    noticed_on = forms.DateField(label=_("Notice given on"), widget=DateInput)
+    leaves_on = forms.DateField(label=_("Leaves on"), widget=DateInput, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class TeamSettingForm(forms.Form):
+    pool = forms.ModelChoiceField(label=_("Team pool (first come)"), queryset=Pool.objects.filter(is_active=True)
+                                  .order_by("name"), required=False,
+                                  help_text=_("Where first-come allocation puts the team's customers to be claimed."))
+    max_gini_count = forms.DecimalField(label=_("Highest Gini of counts"), required=False, min_value=0, max_value=1,
+                                        decimal_places=3, help_text=_("0 to 1; empty: not monitored."))
+    max_gini_value = forms.DecimalField(label=_("Highest Gini of values"), required=False, min_value=0, max_value=1,
+                                        decimal_places=3, help_text=_("0 to 1; empty: not monitored."))
+    max_spread_count = forms.IntegerField(label=_("Largest max–min spread of counts"), required=False, min_value=0,
+                                          help_text=_("Customers per month; empty: not monitored."))
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

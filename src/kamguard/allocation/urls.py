@@ -24,8 +24,12 @@ urlpatterns = [
     path("customers/<int:customer_id>/", views.customer_decisions, name="customer_decisions"),
     path("customers/<int:customer_id>/reassign/", views.customer_reassign, name="customer_reassign"),
     path("fairness/", views.fairness, name="fairness"),
+    path("fairness/teams/<int:team_id>/", views.team_setting_save, name="team_setting_save"),
+    path("fairness/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("people/", views.availability, name="availability"),
     path("people/<int:person_id>/capacity/", views.capacity_edit, name="capacity_edit"),
     path("absences/", views.absence_add, name="absence_add"),
     path("absences/<int:absence_id>/remove/", views.absence_remove, name="absence_remove"),
+    path("departures/", views.departure_notice_add, name="departure_notice_add"),
+    path("departures/<int:person_id>/remove/", views.departure_notice_remove, name="departure_notice_remove"),
 ]

@@ -25,13 +25,16 @@ from kamguard.allocation.forms import (
     OPERATOR_LABELS,
     STRATEGY_LABELS,
     AbsenceForm,
+    AcknowledgeForm,
     ActivateForm,
     CapacityForm,
+    DepartureNoticeForm,
     IntakeForm,
     PublicLeadForm,
     ReassignForm,
     RuleSetCreateForm,
     SimulationForm,
+    TeamSettingForm,
     choices_for,
     editor_apply,
     editor_choices,
@@ -62,6 +65,8 @@ from kamguard.allocation.services.common import (
 )
 from kamguard.core.errors import (
     Conflict,
+    DomainError,
+    NotFound,
     PermissionRefused,
     RateLimited,
     ValidationFailed,
@@ -720,10 +725,65 @@ def fairness(request: HttpRequest) -> HttpResponse:
     most = max([int(getattr(r, "count", 0) or 0) for r in rows] + [1])
     alerts = selectors.fairness_alert_list(viewer=viewer)[:20]
     team = next((t for t in teams if t.pk == team_id), None)
+    setting_form = None
+    if team is not None and may_manage_team(viewer, team):
+        from kamguard.allocation.models import TeamAllocationSetting
+
+        current = TeamAllocationSetting.objects.filter(team=team).first()
+        setting_form = TeamSettingForm(initial={
+            "pool": current.pool_id if current else None,
+            "max_gini_count": current.max_gini_count if current else None,
+            "max_gini_value": current.max_gini_value if current else None,
+            "max_spread_count": current.max_spread_count if current else None})
     return render(request, "allocation/fairness.html", {
+        "setting_form": setting_form, "acknowledge_form": AcknowledgeForm(),
         "start": start, "end": end, "teams": teams, "team": team, "report": report, "rows": rows, "error": error,
         "chart": chart_bars(rows, most), "alerts": alerts, "can_manage_team": bool(team and may_manage_team(
             viewer, team)), "can": _can(viewer)})
+
+
+@page_view(Right.VIEW_ORG)
+@require_POST
+def team_setting_save(request: HttpRequest, team_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    team = selectors.fairness_team_list(viewer=viewer).filter(pk=team_id).first()
+    if team is None:
+        raise NotFound()
+    form = TeamSettingForm(request.POST)
+    if form.is_valid():
+        try:
+            people.team_setting_save(actor=viewer, team=team, **form.cleaned_data)
+        except ValidationFailed as exc:
+            messages.error(request, _errors_text(exc))
+        else:
+            messages.success(request, _("Settings of %(team)s saved.") % {"team": team.name})
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect(f"{reverse('allocation:fairness')}?team={team.pk}")
+
+
+@page_view(Right.VIEW_ORG)
+@require_POST
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    form = AcknowledgeForm(request.POST)
+    team_id = ""
+    if form.is_valid():
+        try:
+            alert = fairness_services.fairness_alert_acknowledge(actor=viewer, alert_id=alert_id,
+                                                                 note=form.cleaned_data["note"])
+        except (ValidationFailed, Conflict) as exc:
+            messages.error(request, _errors_text(exc))
+        else:
+            team_id = str(alert.team_id)
+            messages.success(request, _("The alert is answered."))
+    else:
+        messages.error(request, _("Say what was done about it (e.g. which rule was adjusted)."))
+    return redirect(f"{reverse('allocation:fairness')}?team={team_id}" if team_id else reverse("allocation:fairness"))
+
+
+def _errors_text(exc: DomainError) -> str:
+    return " ".join([str(exc.message)] + [str(m) for ms in exc.field_errors.values() for m in ms])
 
 
 # ---------------------------------------------------------------- capacity and absences
@@ -757,11 +817,15 @@ def availability(request: HttpRequest) -> HttpResponse:
     absences = list(selectors.absence_list(viewer=viewer).filter(ends_on__gte=today)[:50])
     can = {**_can(viewer), "manage_absences": is_admin(viewer) or is_supervisor(viewer) or viewer.has_right(
         Right.MANAGE_USERS)}
+    in_scope = org_selectors.user_list(viewer=viewer, is_active=True, sort="name")
     form = AbsenceForm(initial={"starts_on": today, "ends_on": today})
-    form.fields["person"].queryset = org_selectors.user_list(viewer=viewer, is_active=True, sort="name")  # type: ignore[attr-defined]
+    form.fields["person"].queryset = in_scope  # type: ignore[attr-defined]
+    notice_form = DepartureNoticeForm(initial={"noticed_on": today}, prefix="notice")
+    notice_form.fields["person"].queryset = in_scope  # type: ignore[attr-defined]
     return render(request, "allocation/availability.html", {
         "page": page, "rows": rows, "absences": absences, "teams": selectors.fairness_team_list(viewer=viewer),
-        "absence_form": form, "can": can})
+        "absence_form": form, "notice_form": notice_form, "can": can,
+        "notices": list(selectors.departure_notice_list(viewer=viewer).filter(person__is_active=True)[:50])})
 
 
 @page_view(Right.VIEW_ORG)
@@ -828,3 +892,39 @@ def absence_remove(request: HttpRequest, absence_id: int) -> HttpResponse:
         messages.success(request, _("The absence was removed."))
     return redirect("allocation:availability")
 
+
+
+@page_view(Right.VIEW_ORG)
+@require_POST
+def departure_notice_add(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    form = DepartureNoticeForm(request.POST, prefix="notice")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            people.departure_notice_set(actor=viewer, person=data["person"], noticed_on=data["noticed_on"],
+                                        leaves_on=data["leaves_on"], note=data["note"])
+        except ValidationFailed as exc:
+            messages.error(request, _errors_text(exc))
+        else:
+            messages.success(request, _("Notice recorded: allocation gives %(name)s no new customers from %(day)s.")
+                             % {"name": data["person"].full_name, "day": data["noticed_on"].isoformat()})
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("allocation:availability")
+
+
+@page_view(Right.VIEW_ORG)
+@require_POST
+def departure_notice_remove(request: HttpRequest, person_id: int) -> HttpResponse:
+    viewer = _viewer(request)
+    from kamguard.org import selectors as org_selectors
+
+    person = org_selectors.user_get(viewer=viewer, user_id=person_id)
+    try:
+        people.departure_notice_remove(actor=viewer, person=person, reason=request.POST.get("reason", ""))
+    except ValidationFailed as exc:
+        messages.error(request, _errors_text(exc))
+    else:
+        messages.success(request, _("The notice was withdrawn."))
+    return redirect("allocation:availability")

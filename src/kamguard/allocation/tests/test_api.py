@@ -313,3 +313,28 @@ def test_absence_matrix(world, alloc, client_for, persona, status):
         content_type="application/json")
     assert response.status_code == status, response.content
     assert Absence.objects.filter(person=world.alice).count() == (1 if status == 201 else 0)
+
+
+@pytest.mark.parametrize(("persona", "status"), [
+    ("alice", 403), ("bob", 404), ("sam", 200), ("carol", 404), ("audrey", 403), ("adam", 200)])
+def test_departure_notice_matrix(world, alloc, client_for, persona, status):
+    from kamguard.allocation.models import DepartureNotice
+
+    response = client_for(world.person(persona)).put(f"{API}/people/{world.alice.pk}/departure-notice",
+                                                     {"noticed_on": "2026-11-20"}, content_type="application/json")
+    assert response.status_code == status, response.content
+    assert DepartureNotice.objects.filter(person=world.alice).exists() is (status == 200)
+
+
+def test_departure_notice_withdrawal_needs_a_reason(world, alloc, client_for):
+    from kamguard.allocation.models import DepartureNotice
+
+    client = client_for(world.person("sam"))
+    client.put(f"{API}/people/{world.bob.pk}/departure-notice", {"noticed_on": "2026-11-20"},
+               content_type="application/json")
+    _problem(client.delete(f"{API}/people/{world.bob.pk}/departure-notice"), 422)
+    assert DepartureNotice.objects.filter(person=world.bob).exists()
+    assert client.delete(f"{API}/people/{world.bob.pk}/departure-notice?reason=撤回").status_code == 204
+    assert not DepartureNotice.objects.filter(person=world.bob).exists()
+    listed = client_for(world.person("adam")).get(f"{API}/departure-notices").json()["items"]
+    assert listed == []

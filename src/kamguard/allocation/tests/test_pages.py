@@ -336,3 +336,46 @@ def test_pages_in_both_languages(world, alloc, client_for, language, words):
     page = client.get("/allocation/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     for word in words:
         assert word in page
+
+
+def test_team_settings_and_alert_answer_from_the_fairness_page(world, alloc, client_for):
+    from kamguard.allocation.models import FairnessAlert, TeamAllocationSetting
+
+    # given an alert for team A
+    alert = FairnessAlert.objects.create(team=world.team_a, period_start="2026-11-01", period_end="2026-11-30",
+                                         code="gini_count", observed="0.500", limit="0.300")
+    # when sam sets the bounds and answers the alert
+    client = client_for(world.person("sam"))
+    page = client.get("/allocation/fairness/", {"team": world.team_a.pk}).content.decode()
+    assert f"/allocation/fairness/alerts/{alert.pk}/acknowledge/" in page
+    saved = client.post(f"/allocation/fairness/teams/{world.team_a.pk}/", {
+        "pool": alloc.team_pool.pk, "max_gini_count": "0.25", "max_spread_count": "3"})
+    answered = client.post(f"/allocation/fairness/alerts/{alert.pk}/acknowledge/", {"note": "上海规则改为按容量"})
+    # then
+    assert saved.status_code == 302 and answered.status_code == 302
+    setting = TeamAllocationSetting.objects.get(team=world.team_a)
+    assert str(setting.max_gini_count) == "0.250" and setting.max_spread_count == 3
+    assert FairnessAlert.objects.get(pk=alert.pk).acknowledgement == "上海规则改为按容量"
+    # and a manager can do neither
+    alice = client_for(world.person("alice"))
+    assert alice.post(f"/allocation/fairness/teams/{world.team_a.pk}/", {"max_gini_count": "0.9"}).status_code \
+        in (302, 403)
+    assert str(TeamAllocationSetting.objects.get(team=world.team_a).max_gini_count) == "0.250"
+
+
+def test_departure_notice_from_the_availability_page(world, alloc, client_for):
+    from kamguard.allocation.models import DepartureNotice
+
+    client = client_for(world.person("sam"))
+    response = client.post("/allocation/departures/", {"notice-person": world.bob.pk,
+                                                       "notice-noticed_on": "2026-11-01"})
+    assert response.status_code == 302
+    assert DepartureNotice.objects.filter(person=world.bob).exists()
+    page = client.get("/allocation/people/").content.decode()
+    assert world.bob.full_name in page
+    refused = client_for(world.person("alice")).post(f"/allocation/departures/{world.bob.pk}/remove/",
+                                                     {"reason": "搞错了"})
+    assert refused.status_code in (403, 404)
+    assert DepartureNotice.objects.filter(person=world.bob).exists()
+    client.post(f"/allocation/departures/{world.bob.pk}/remove/", {"reason": "撤回"})
+    assert not DepartureNotice.objects.filter(person=world.bob).exists()
