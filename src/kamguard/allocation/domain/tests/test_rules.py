@@ -367,3 +367,43 @@ def test_expected_value_bounds_are_matched_exactly_at_the_bound() -> None:
     found = {value: list(ruleset.compiled.matching(subject(expected_value=Decimal(value))))
              for value in ("99.99", "100", "100.00", "100.01")}
     assert found == {"99.99": [2], "100": [1, 2], "100.00": [1, 2], "100.01": [0]}
+
+
+def _with_rule(**changes: object) -> dict[str, Any]:
+    data = one_rule({"field": "tier", "operator": "eq", "value": "A"})
+    data["rules"][0].update(changes)
+    return data
+
+
+EVERY_PROBLEM: dict[str, object] = {
+    "bad_shape": "not a rule set",
+    "unknown_key": {"rules": [], "fallback": POOL, "version": 2},
+    "bad_key": _with_rule(key="has space"),
+    "duplicate_key": {"rules": [_with_rule()["rules"][0], _with_rule()["rules"][0]], "fallback": POOL},
+    "bad_name": _with_rule(name="x" * 201),
+    "too_many_rules": {"rules": [_with_rule(key=f"r{i}")["rules"][0] for i in range(MAX_RULES + 1)],
+                       "fallback": POOL},
+    "too_many_conditions": _with_rule(conditions=[{"field": "tier", "operator": "eq", "value": "A"}] * 51),
+    "unknown_field": one_rule({"field": "colour", "operator": "eq", "value": "red"}),
+    "unknown_operator": one_rule({"field": "tier", "operator": "like", "value": "A"}),
+    "operator_not_allowed": one_rule({"field": "tier", "operator": "gt", "value": "A"}),
+    "bad_value": one_rule({"field": "tier", "operator": "eq", "value": "Z"}),
+    "bad_range": one_rule({"field": "expected_value", "operator": "between", "value": ["2", "1"]}),
+    "empty_list": one_rule({"field": "tier", "operator": "in", "value": []}),
+    "too_many_values": one_rule({"field": "industry", "operator": "in", "value": [f"I{i}" for i in range(2001)]}),
+    "bad_target": _with_rule(target={"kind": "robot", "id": 1}),
+    "bad_strategy": _with_rule(target={"kind": "team", "id": 1, "strategy": "lottery"}),
+    "strategy_not_allowed": _with_rule(target={"kind": "pool", "id": 1, "strategy": "round_robin"}),
+    "no_fallback": {"rules": []},
+}
+
+
+@pytest.mark.parametrize("code", sorted(EVERY_PROBLEM))
+def test_each_problem_code_on_its_own(code: str) -> None:
+    assert [found for _, found in problems_of(EVERY_PROBLEM[code])] == [code]
+
+
+def test_every_problem_code_is_exercised() -> None:
+    from kamguard.allocation.domain.rules import PROBLEM_CODES
+
+    assert set(EVERY_PROBLEM) == set(PROBLEM_CODES)
