@@ -12,7 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kamguard.core.models import AuditEvent
-from kamguard.org.domain.roles import Right, Role
+from kamguard.org.domain.roles import Right, Role, Scope
 from kamguard.org.models import Department, RoleAssignment, Team, User
 from kamguard.org.scopes import scope_q
 
@@ -49,9 +49,43 @@ def dashboard_for(user: User) -> list[Section]:
     customers = customers_section(user)
     if customers is not None:
         sections.insert(1, customers)
+    allocation = _allocation_section(user)
+    if allocation is not None:
+        sections.insert(2 if customers is not None else 1, allocation)
     if user.has_right(Right.VIEW_AUDIT):
         sections.append(_audit_section())
     return sections
+
+
+def _allocation_section(user: User) -> Section | None:
+    """Allocation at a glance: what reached me; for supervisors, administrators and auditors, the intake that
+    waits for someone and the fairness alerts nobody answered yet."""
+    from django.urls import reverse
+
+    from kamguard.allocation import selectors as allocation_selectors
+    from kamguard.allocation.models import IntakeOutcome
+
+    oversees = user.scope >= Scope.DEPARTMENT
+    if not oversees and not user.has_right(Right.EDIT_BUSINESS_DATA):
+        return None
+    month_start = timezone.make_aware(dt.datetime.combine(timezone.localdate().replace(day=1), dt.time.min))
+    section = Section("allocation", _("Allocation"))
+    if user.has_right(Right.EDIT_BUSINESS_DATA):  # people who may own customers
+        received = allocation_selectors.decision_list(viewer=user, person_id=user.pk).filter(
+            decided_at__gte=month_start)
+        section.figures.append(Figure(_("Customers allocated to me this month"), received.count(),
+                                      f"{reverse('allocation:decision_list')}?person={user.pk}"))
+    if oversees:
+        leads = allocation_selectors.intake_list(viewer=user).filter(submitted_at__gte=month_start)
+        counts = leads.aggregate(total=Count("id"), held=Count("id", filter=Q(outcome=IntakeOutcome.HELD)))
+        section.figures += [
+            Figure(_("Leads this month"), counts["total"], reverse("allocation:intake_list")),
+            Figure(_("Leads held for review"), allocation_selectors.intake_list(viewer=user, outcome=IntakeOutcome.HELD)
+                   .count(), f"{reverse('allocation:intake_list')}?outcome=held", tone="warn"),
+            Figure(_("Open fairness alerts"), allocation_selectors.fairness_alert_list(viewer=user, open_only=True)
+                   .count(), reverse("allocation:fairness"), tone="warn"),
+        ]
+    return section
 
 
 def _my_section(user: User) -> Section:

@@ -379,3 +379,11 @@ def test_departure_notice_from_the_availability_page(world, alloc, client_for):
     assert DepartureNotice.objects.filter(person=world.bob).exists()
     client.post(f"/allocation/departures/{world.bob.pk}/remove/", {"reason": "撤回"})
     assert not DepartureNotice.objects.filter(person=world.bob).exists()
+
+
+@pytest.mark.parametrize(("persona", "shown", "leads"), [
+    ("alice", True, False), ("sam", True, True), ("audrey", True, True), ("adam", True, True)])
+def test_dashboard_allocation_section(world, alloc, flow, client_for, persona, shown, leads):
+    page = client_for(world.person(persona)).get("/").content.decode()
+    assert ('data-section="allocation"' in page) is shown
+    assert ("/allocation/intake/?outcome=held" in page) is leads
