@@ -3,13 +3,14 @@
 - `decision_sentence(decision: AllocationDecision) -> str` — why this person or pool, e.g. "Rule “East
   China” (east): next in turn in team 上海一组 (round-robin)."
 - `skip_label(code) -> str` — absent, on leave, leaving, left, at capacity, no right, unknown.
+- `Names` — a lookup of people's, teams' and pools' names shared by a batch of sentences.
 - `reason_template(code) -> str` — the untranslated-parameter template for a reason code (for pages that
   render parameters themselves).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
@@ -70,27 +71,54 @@ class _Params(dict[str, Any]):
         return "—"
 
 
-def _names(decision: AllocationDecision, params: Mapping[str, Any]) -> dict[str, str]:
-    from kamguard.customers.models import Pool
-    from kamguard.org.models import Team
+class Names:
+    """Names of people, teams and pools, looked up once (a batch of decisions shares one)."""
 
-    person = decision.person if decision.person_id else None
+    def __init__(self) -> None:
+        self.people: dict[int, str] = {}
+        self.teams: dict[int, str] = {}
+        self.pools: dict[int, str] = {}
+
+    def load(self, *, people: Iterable[int | None] = (), teams: Iterable[int | None] = (),
+             pools: Iterable[int | None] = ()) -> Names:
+        from kamguard.customers.models import Pool
+        from kamguard.org.models import Team, User
+
+        wanted = {i for i in people if i and i not in self.people}
+        if wanted:
+            self.people.update(User.objects.filter(pk__in=wanted).values_list("pk", "full_name"))
+        wanted = {i for i in teams if i and i not in self.teams}
+        if wanted:
+            self.teams.update(Team.objects.filter(pk__in=wanted).values_list("pk", "name"))
+        wanted = {i for i in pools if i and i not in self.pools}
+        if wanted:
+            self.pools.update(Pool.objects.filter(pk__in=wanted).values_list("pk", "name"))
+        return self
+
+
+def _names(decision: AllocationDecision, params: Mapping[str, Any], names: Names | None) -> dict[str, str]:
     team_id = params.get("team_id") or decision.team_id
     pool_id = params.get("pool_id") or decision.pool_id
-    team = Team.objects.filter(pk=team_id).values_list("name", flat=True).first() if team_id else None
-    pool = Pool.objects.filter(pk=pool_id).values_list("name", flat=True).first() if pool_id else None
-    previous = decision.previous_owner if decision.previous_owner_id else None
-    actor = decision.actor if decision.actor_id else None
+    if names is None:
+        names = Names().load(people=(decision.person_id, decision.previous_owner_id, decision.actor_id),
+                             teams=(team_id,), pools=(pool_id,))
+    person = names.people.get(decision.person_id or 0)
+    previous = names.people.get(decision.previous_owner_id or 0)
+    actor = names.people.get(decision.actor_id or 0)
+    team = names.teams.get(int(team_id)) if team_id else None
+    pool = names.pools.get(int(pool_id)) if pool_id else None
     return {
-        "person": str(person) if person else "—", "team": team or "—", "pool": pool or _("shared pool"),
-        "previous": str(previous) if previous else _("shared pool"), "actor": str(actor) if actor else _("the system"),
+        "person": person or "—", "team": team or "—", "pool": pool or _("shared pool"),
+        "previous": previous or _("shared pool"), "actor": actor or _("the system"),
     }
 
 
-def _rule_label(decision: AllocationDecision) -> str:
+def _rule_label(decision: AllocationDecision, rules_json: Mapping[str, Any] | None) -> str:
     if not decision.rule_key:
         return _("fallback")
-    rules = (decision.version.rules or {}).get("rules", []) if decision.version_id and decision.version else []
+    if rules_json is None and decision.version_id and decision.version:
+        rules_json = decision.version.rules
+    rules = (rules_json or {}).get("rules", [])
     for rule in rules:
         if rule.get("key") == decision.rule_key:
             name = rule.get("name") or ""
@@ -98,17 +126,20 @@ def _rule_label(decision: AllocationDecision) -> str:
     return decision.rule_key
 
 
-def decision_sentence(decision: AllocationDecision) -> str:
+def decision_sentence(decision: AllocationDecision, *, names: Names | None = None,
+                      rules: Mapping[str, Any] | None = None) -> str:
+    """`names`: a lookup shared by a batch (else the names are read for this decision); `rules`: the version's
+    rules JSON when the caller has it (else read through `decision.version`)."""
     params = _Params({str(k): v for k, v in (decision.reason_params or {}).items()})
-    names = _names(decision, params)
-    params.update(names)
-    params["rule"] = _rule_label(decision)
+    found = _names(decision, params, names)
+    params.update(found)
+    params["rule"] = _rule_label(decision, rules)
     params["reason"] = decision.reason
     if "failure" in params:
         params["failure"] = failure_label(str(params["failure"]))
     if params.get("capacity") in (None, ""):
         params["capacity"] = _("unlimited")
-    params["person_or_pool"] = names["person"] if decision.person_id else names["pool"]
+    params["person_or_pool"] = found["person"] if decision.person_id else found["pool"]
     try:
         return reason_template(decision.reason_code) % params
     except (KeyError, TypeError, ValueError):

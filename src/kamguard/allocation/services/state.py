@@ -151,25 +151,24 @@ def cursors_commit(*, loaded: LoadedState) -> None:
         loaded.cursors[team_id] = team.cursor
 
 
-_REGION_CHAINS: dict[str, tuple[str, ...]] = {}
+_REGION_PARENTS: dict[str, str | None] = {}
 
 
 def region_chain(code: str | None) -> tuple[str, ...]:
+    """The code and its ancestors' codes, from every region's parent read once per process (regions are
+    reference data loaded by a migration; an unknown code is looked up again, in case it was added since)."""
     if not code:
         return ()
-    found = _REGION_CHAINS.get(code)
-    if found is None:
-        region = Region.objects.select_related("parent__parent__parent").filter(code=code).first()
-        chain: list[str] = []
-        node = region
-        while node is not None and len(chain) < 6:
-            chain.append(node.code)
-            node = node.parent
-        found = tuple(chain)
-        if len(_REGION_CHAINS) > 8192:
-            _REGION_CHAINS.clear()
-        _REGION_CHAINS[code] = found
-    return found
+    if code not in _REGION_PARENTS:
+        _REGION_PARENTS.update(Region.objects.values_list("code", "parent__code"))
+        if code not in _REGION_PARENTS:
+            return ()
+    chain: list[str] = []
+    node: str | None = code
+    while node is not None and len(chain) < 6:
+        chain.append(node)
+        node = _REGION_PARENTS.get(node)
+    return tuple(chain)
 
 
 def _decimal(value: Any) -> Decimal | None:
