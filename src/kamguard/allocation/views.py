@@ -542,7 +542,7 @@ INTAKE_FIELD_LABELS = {
 
 def _intake_field_rows(fields: dict[str, Any]) -> list[tuple[Any, Any]]:
     """The submitted fields in the form's order, with words for codes (region and industry by name)."""
-    rows = []
+    rows: list[tuple[Any, Any]] = []
     for key, label in INTAKE_FIELD_LABELS.items():
         value = fields.get(key)
         if value in (None, "", []):
