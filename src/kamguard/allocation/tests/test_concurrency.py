@@ -11,8 +11,8 @@ from django.db import connection
 
 from kamguard.allocation.models import AllocationDecision, Intake, RoundRobinCursor
 from kamguard.allocation.services.intake import intake_submit
-from kamguard.allocation.services.state import LoadedState, cursors_commit, state_load
 from kamguard.allocation.services.rulesets import version_ruleset
+from kamguard.allocation.services.state import LoadedState, cursors_commit, state_load
 from kamguard.allocation.tests.conftest import COMPANY_NAMES
 from kamguard.core.errors import Conflict
 from kamguard.customers.models import Customer, OwnershipChange

@@ -18,7 +18,11 @@ from kamguard.allocation.models import (
     TeamAllocationSetting,
 )
 from kamguard.allocation.services import intake as intake_service
-from kamguard.allocation.services.fairness import fairness_alert_acknowledge, fairness_check_run, fairness_report
+from kamguard.allocation.services.fairness import (
+    fairness_alert_acknowledge,
+    fairness_check_run,
+    fairness_report,
+)
 from kamguard.allocation.services.intake import intake_submit, web_form_token, web_intake_submit
 from kamguard.allocation.services.overrides import customer_reassign
 from kamguard.allocation.services.people import (
