@@ -21,7 +21,8 @@ one by one with audit rows and timelines would take hours and is not what is mea
    both databases (``--workers`` processes; a few minutes for a million).
 3. ``migrate``; ``Customer`` rows are written with ``bulk_create`` in batches; ``DedupeKey`` rows with
    the database's bulk path (``executemany`` on SQLite, ``COPY`` on PostgreSQL) with the key table's
-   indexes dropped during the load and re-created after it; then ``ANALYZE``.
+   indexes dropped during the load and re-created after it; then ``ANALYZE`` (PostgreSQL: ``VACUUM
+   ANALYZE``, which also sets the visibility map as autovacuum would, for index-only scans).
 
 The database is the benchmark's own (a SQLite file under $TMPDIR/kamguard-bench, or a PostgreSQL
 database ``kg_bench_<pid>``), dropped at the end unless ``--reuse``, which keeps it (named after the
@@ -30,19 +31,18 @@ The build runs in a child process, so the peak RSS reported is that of the query
 
 Queries are a seeded mix: existing names, existing names with their USCC, variants (short names,
 region-prefixed, suffix changed, one-character typos) and new names (held-out A-share companies and
-freshly generated names). Besides the call as it is (``current``), the benchmark measures prototypes
-of changes to ``DatabaseCandidates`` (``--variants``) and reports how often they agree with it:
+freshly generated names). Besides the call as it is (``current``), the benchmark measures variants of
+``DatabaseCandidates`` (``--variants``) and reports how often they agree with the first one listed:
 
-* ``stoptable`` — a table of stop keys (keys with more than PER_KEY_LIMIT customers), kept beside the key
-  table; the lookup is one query, ``key IN (…) AND key NOT IN (stop keys)``, instead of one query per key
-  that reads up to PER_KEY_LIMIT + 1 rows of every stop key each time;
-* ``stoptable_c20`` — the same, scoring the 20 heaviest candidates instead of CANDIDATE_LIMIT (60): every
-  candidate's name is normalised again on every call, which costs more than the lookups;
-* ``sqlsum`` / ``sqlsum_c20`` — the stop keys among the query's looked up first (one primary-key query),
-  then one query over the other keys that adds up the query's key weights
-  per customer (``SUM(CASE key WHEN … THEN weight …)``), ranks and limits in the database: only the
-  candidates cross the wire, however many key rows match;
-* ``limit200`` — the current lookup with a per-key limit of 200 instead of PER_KEY_LIMIT.
+* ``current_t<N>`` — the service with a stop-key limit of N customers per key instead of its
+  ``STOP_KEY_LIMIT`` (the engine's PER_KEY_LIMIT, 2,000; e.g. ``current_t500``);
+* ``current_c<N>`` — the service scoring the N heaviest candidates instead of 20;
+* ``before`` / ``before_t<N>`` — the lookup as it was until the one-query lookup: the query's stop keys
+  looked up first (a primary-key query), then ``SUM(CASE key WHEN … THEN weight …)`` over ``key IN (…)``,
+  grouped, ranked and limited in the database; stop-key limit PER_KEY_LIMIT (2,000) unless ``_t<N>``.
+
+The stop-key table (``DedupeStopKey``, keys with their customer counts) is rebuilt at the start with
+the lowest limit any variant needs, so every variant skips exactly the keys above its own limit.
 """
 
 from __future__ import annotations
@@ -418,99 +418,76 @@ def build(plan: Plan, keys: Path) -> dict[str, Any]:
     with connection.cursor() as cursor:
         if not sqlite:
             cursor.execute("SELECT setval(pg_get_serial_sequence('customers_customer', 'id'), %s)", [plan.size])
-        cursor.execute("ANALYZE")
+        # PostgreSQL: VACUUM sets the visibility map, as autovacuum does on a live table after inserts, so the
+        # lookups are index-only scans of (key, customer_id) instead of a heap visit per key row.
+        cursor.execute("ANALYZE" if sqlite else "VACUUM ANALYZE")
     print(f"indexes built and analysed in {index_watch.seconds():.0f} s", flush=True)
     return {"customers": plan.size, "keys": rows, "seconds": round(watch.seconds(), 1)}
 
 
-def stop_table_create(limit: int) -> int:
-    """The prototype's stop-key table: keys with more than `limit` customers."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_dedupe_stop_key")
-        cursor.execute("CREATE TABLE bench_dedupe_stop_key (key varchar(160) PRIMARY KEY, customers integer NOT NULL)")
-        cursor.execute("INSERT INTO bench_dedupe_stop_key (key, customers) SELECT key, COUNT(*) FROM customers_dedupekey "
-                       "GROUP BY key HAVING COUNT(*) > %s", [limit])
-        cursor.execute("SELECT COUNT(*) FROM bench_dedupe_stop_key")
-        return int(cursor.fetchone()[0])
+VARIANT = re.compile(r"^(current|before)(?:_t(\d+))?(?:_c(\d+))?$")
 
 
-# ---------------------------------------------------------------- the lookups measured
+def stop_key_limit() -> int:
+    """The service's stop-key limit (STOP_KEY_LIMIT; the engine's PER_KEY_LIMIT for a service without one)."""
+    from kamguard.customers.domain.dedupe import PER_KEY_LIMIT
+    from kamguard.customers.services import dedupe as service
+
+    return int(getattr(service, "STOP_KEY_LIMIT", PER_KEY_LIMIT))
 
 
-def _candidate_classes() -> dict[str, Any]:
-    from django.db import connection
+def variant_limits(variant: str) -> tuple[int, int | None]:
+    """(stop-key limit, candidate limit or None for the service's) of a variant name."""
+    from kamguard.customers.domain.dedupe import PER_KEY_LIMIT
+
+    match = VARIANT.match(variant)
+    assert match is not None, variant
+    kind, limit, candidates = match.groups()
+    default = stop_key_limit() if kind == "current" else PER_KEY_LIMIT
+    return (int(limit) if limit else default), (int(candidates) if candidates else None)
+
+
+def _before_class() -> Any:
+    """The lookup as it was before the one-query lookup (commit d4d4b74), reading the stop-key table at its
+    own limit: the query's stop keys first, then SUM(CASE …) over the other keys, in the database."""
+    from django.db.models import Case, IntegerField, Sum, Value, When
 
     from kamguard.customers.domain.dedupe import Profile, blocking_keys
+    from kamguard.customers.models import DedupeKey, DedupeStopKey
     from kamguard.customers.services.dedupe import DatabaseCandidates
 
-    class StopTableCandidates(DatabaseCandidates):
-        """Prototype: one query for all keys, skipping the stop keys listed in their own table."""
-
+    class BeforeCandidates(DatabaseCandidates):
         def candidate_ids(self, query: Profile) -> list[int]:
-            keys = {}
+            weights: dict[str, int] = {}
             for key in blocking_keys(query):
-                keys[key.key[:160]] = max(key.weight, keys.get(key.key[:160], 0))
-            if not keys:
+                value = key.key[:160]
+                weights[value] = max(weights.get(value, 0), key.weight)
+            if not weights:
                 return []
-            marks = ", ".join(["%s"] * len(keys))
-            sql = (f"SELECT key, customer_id FROM customers_dedupekey WHERE key IN ({marks}) AND key NOT IN "
-                   f"(SELECT key FROM bench_dedupe_stop_key WHERE key IN ({marks}))")
-            weights: dict[int, int] = defaultdict(int)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [*keys, *keys])
-                for key, customer_id in cursor.fetchall():
-                    weights[customer_id] += keys[key]
-            for customer_id in self.exclude_ids:
-                weights.pop(customer_id, None)
-            ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
-            return [customer_id for customer_id, _ in ranked[: self.candidate_limit]]
-
-    class Limit200(DatabaseCandidates):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(per_key_limit=200, **kwargs)
-
-    class StopTable20(StopTableCandidates):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(candidate_limit=20, **kwargs)
-
-    class SqlSumCandidates(DatabaseCandidates):
-        """Prototype: one query that also adds up the weights and ranks in the database, so only the
-        CANDIDATE_LIMIT winners cross the wire (the query's own key weights, via CASE)."""
-
-        def candidate_ids(self, query: Profile) -> list[int]:
-            keys: dict[str, int] = {}
-            for key in blocking_keys(query):
-                keys[key.key[:160]] = max(key.weight, keys.get(key.key[:160], 0))
-            if not keys:
+            for stop in DedupeStopKey.objects.filter(key__in=list(weights), customers__gt=self.per_key_limit
+                                                     ).values_list("key", flat=True):
+                weights.pop(stop, None)
+            if not weights:
                 return []
-            with connection.cursor() as cursor:
-                # First the stop keys among the query's (a primary-key lookup), so that the database never
-                # reads their postings: a `NOT IN (subquery)` filter is applied after the rows are read.
-                cursor.execute(f"SELECT key FROM bench_dedupe_stop_key WHERE key IN ({', '.join(['%s'] * len(keys))})",
-                               list(keys))
-                for (stop,) in cursor.fetchall():
-                    keys.pop(stop, None)
-                if not keys:
-                    return []
-                marks = ", ".join(["%s"] * len(keys))
-                cases = " ".join(["WHEN %s THEN %s"] * len(keys))
-                excluded = list(self.exclude_ids)
-                not_self = f" AND customer_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
-                sql = (f"SELECT customer_id, SUM(CASE key {cases} ELSE 0 END) AS total FROM customers_dedupekey "
-                       f"WHERE key IN ({marks}){not_self} GROUP BY customer_id ORDER BY total DESC, customer_id "
-                       f"LIMIT %s")
-                params: list[Any] = [value for pair in keys.items() for value in pair]
-                cursor.execute(sql, [*params, *keys, *excluded, self.candidate_limit])
-                return [row[0] for row in cursor.fetchall()]
+            total = Sum(Case(*[When(key=key, then=Value(weight)) for key, weight in weights.items()],
+                             default=Value(0), output_field=IntegerField()))
+            rows = (DedupeKey.objects.filter(key__in=list(weights)).exclude(customer_id__in=self.exclude_ids)
+                    .values("customer_id").annotate(total=total).order_by("-total", "customer_id")
+                    [: self.candidate_limit])
+            return [row["customer_id"] for row in rows]
 
-    class SqlSum20(SqlSumCandidates):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(candidate_limit=20, **kwargs)
+    return BeforeCandidates
 
-    return {"stoptable": StopTableCandidates, "limit200": Limit200, "stoptable_c20": StopTable20,
-            "sqlsum": SqlSumCandidates, "sqlsum_c20": SqlSum20}
+
+def candidate_source(variant: str) -> Any:
+    """A CandidateSource for one check with a variant (None: the service's own call)."""
+    from kamguard.customers.services.dedupe import DatabaseCandidates
+
+    if variant == "current":
+        return None
+    limit, candidates = variant_limits(variant)
+    cls = _before_class() if variant.startswith("before") else DatabaseCandidates
+    return cls(per_key_limit=limit, **({"candidate_limit": candidates} if candidates else {}))
 
 
 def run_queries(queries: list[tuple[str, str, str | None]], variant: str) -> tuple[list[float], list[float], list[Any]]:
@@ -518,14 +495,14 @@ def run_queries(queries: list[tuple[str, str, str | None]], variant: str) -> tup
     from kamguard.customers.domain.dedupe import dedupe_check
     from kamguard.customers.services.dedupe import customer_dedupe_check, query_profile
 
-    classes = _candidate_classes()
     seconds, cpu, results = [], [], []
     for _kind, name, uscc in queries:
         started, started_cpu = time.perf_counter(), time.thread_time()
-        if variant == "current":
+        source = candidate_source(variant)
+        if source is None:
             result = customer_dedupe_check(name=name, uscc=uscc)
         else:
-            result = dedupe_check(query_profile(name=name, uscc=uscc), classes[variant]())
+            result = dedupe_check(query_profile(name=name, uscc=uscc), source)
         seconds.append(time.perf_counter() - started)
         cpu.append(time.thread_time() - started_cpu)
         results.append(result)
@@ -533,57 +510,55 @@ def run_queries(queries: list[tuple[str, str, str | None]], variant: str) -> tup
 
 
 def breakdown(queries: list[tuple[str, str, str | None]]) -> dict[str, Any]:
-    """Where the current call spends its time, and how many queries and key rows it reads."""
+    """Where the current call spends its time (wall clock and CPU of this process: on PostgreSQL the
+    difference is mostly the server's work), and how many queries, keys and key rows it reads."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from kamguard.customers.domain.dedupe import (
-        PER_KEY_LIMIT,
-        blocking_keys,
-        customer_profile,
-        rank_candidates,
-        verdict,
-    )
-    from kamguard.customers.models import DedupeKey
+    from kamguard.customers.domain.dedupe import blocking_keys, customer_profile, rank_candidates, verdict
+    from kamguard.customers.models import DedupeKey, DedupeStopKey
     from kamguard.customers.services.dedupe import DatabaseCandidates, _records, query_profile
 
+    limit = stop_key_limit()
     phases: dict[str, list[float]] = defaultdict(list)
     counts: dict[str, list[int]] = defaultdict(list)
+    names = ("normalise the query", "candidate_profiles: SQL (lookup, rows, contacts)",
+             "candidate_profiles: normalise candidates", "scoring + verdict")
     for _kind, name, uscc in queries:
+        marks = [(time.perf_counter(), time.thread_time())]
         profile = query_profile(name=name, uscc=uscc)
+        marks.append((time.perf_counter(), time.thread_time()))
         source = DatabaseCandidates()
-        clock = time.thread_time  # CPU time of this thread: less at the mercy of the machine's load
-        started = clock()
+        profiles = source.candidate_profiles(profile)
+        marks.append((time.perf_counter(), time.thread_time()))
+        verdict(rank_candidates(profile, profiles))
+        marks.append((time.perf_counter(), time.thread_time()))
+        # The normalising inside candidate_profiles, timed again on the same records, is taken out of its SQL.
         ids = source.candidate_ids(profile)
-        looked_up = clock()
         records = _records(ids)
-        loaded = clock()
-        profiles = [customer_profile(r) for r in records]
-        profiled = clock()
-        matches = rank_candidates(profile, profiles)
-        verdict(matches)
-        scored = clock()
-        phases["key lookups"].append(looked_up - started)
-        phases["load candidate rows"].append(loaded - looked_up)
-        phases["candidate profiles (normalise)"].append(profiled - loaded)
-        phases["scoring + verdict"].append(scored - profiled)
-        keys = blocking_keys(profile)
-        rows = stop = 0
-        for key in keys:
-            found = len(DedupeKey.objects.filter(key=key.key[:160]).values_list("customer_id", flat=True)[
-                : PER_KEY_LIMIT + 1])
-            rows += found
-            stop += found > PER_KEY_LIMIT
+        before_normalise = (time.perf_counter(), time.thread_time())
+        for record in records:
+            customer_profile(record)
+        normalise = (time.perf_counter() - before_normalise[0], time.thread_time() - before_normalise[1])
+        spans = [(marks[1][0] - marks[0][0], marks[1][1] - marks[0][1]),
+                 (marks[2][0] - marks[1][0] - normalise[0], marks[2][1] - marks[1][1] - normalise[1]),
+                 normalise, (marks[3][0] - marks[2][0], marks[3][1] - marks[2][1])]
+        for phase, (wall, cpu) in zip(names, spans, strict=True):
+            phases[f"{phase} (wall)"].append(max(wall, 0.0))
+            phases[f"{phase} (CPU)"].append(max(cpu, 0.0))
+        keys = {key.key[:160] for key in blocking_keys(profile)}
+        stop = set(DedupeStopKey.objects.filter(key__in=keys, customers__gt=limit).values_list("key", flat=True))
+        rows = DedupeKey.objects.filter(key__in=keys - stop).count() if keys - stop else 0
         with CaptureQueriesContext(connection) as captured:
             source.candidate_profiles(profile)
         counts["keys per query"].append(len(keys))
-        counts["stop keys per query"].append(stop)
-        counts["key rows read"].append(rows)
+        counts["stop keys per query"].append(len(stop))
+        counts["key rows read (non-stop keys)"].append(rows)
         counts["SQL queries per call"].append(len(captured.captured_queries))
-        counts["candidates scored"].append(len(ids))
+        counts["candidates scored"].append(len(profiles))
     return {"phases_ms": {k: summary_ms(v) for k, v in phases.items()},
             "counts_mean": {k: round(sum(v) / len(v), 1) for k, v in counts.items()},
-            "counts_max": {k: max(v) for k, v in counts.items()}}
+            "counts_max": {k: max(v) for k, v in counts.items()}, "stop_key_limit": limit}
 
 
 def key_agreement(sample: int = 500) -> float:
@@ -617,9 +592,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2, help="processes computing keys (default 2)")
     parser.add_argument("--reuse", action="store_true", help="keep the built database and use it next time")
-    parser.add_argument("--variants", default="current,stoptable,stoptable_c20,limit200",
-                        help="comma-separated: current (the service as it is), stoptable, stoptable_c20, sqlsum, "
-                             "sqlsum_c20, limit200")
+    parser.add_argument("--variants", default="current,before",
+                        help="comma-separated: current (the service as it is), current_t<N> (stop-key limit N), "
+                             "current_c<N> (N candidates), before / before_t<N> (the lookup before the one-query "
+                             "lookup); agreement is reported against the first")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--keys-only", action="store_true", help="only compute the key cache (shared by both databases)")
     parser.add_argument("--key-cache", metavar="FILE",
@@ -630,7 +606,7 @@ def main() -> int:
     args = parser.parse_args()
     plan = Plan(size=args.size, seed=args.seed)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - {"current", "stoptable", "limit200", "stoptable_c20", "sqlsum", "sqlsum_c20"}
+    unknown = {v for v in variants if not VARIANT.match(v)}
     if unknown or args.size < 1000 or args.queries < 1:
         parser.error(f"bad --variants {sorted(unknown)}" if unknown else "--size ≥ 1000 and --queries ≥ 1")
 
@@ -665,9 +641,12 @@ def main() -> int:
         migrate()  # a reused database may predate a migration
         from kamguard.customers.services import dedupe as service
 
-        if hasattr(service, "dedupe_stop_keys_update"):  # the service keeps its own stop-key table
-            watch = Stopwatch()
-            print(f"{service.dedupe_stop_keys_update()} stop keys recorded in {watch.seconds():.0f} s", flush=True)
+        # The stop-key table with the counts of every key above the lowest limit a variant uses (what the
+        # daily job keeps, at the service's limit).
+        lowest = min(variant_limits(v)[0] for v in variants)
+        watch = Stopwatch()
+        print(f"{service.dedupe_stop_keys_update(threshold=lowest)} stop keys (more than {lowest:,} customers) "
+              f"recorded in {watch.seconds():.0f} s", flush=True)
         return measure(args, plan, database, variants, build_info)
     finally:
         if not args.reuse:
@@ -677,10 +656,30 @@ def main() -> int:
             database.drop()
 
 
+def server_memory() -> str:
+    """PostgreSQL: shared_buffers and the peak RSS of the server process that ran the checks (it counts the
+    shared buffers it touched); empty on SQLite, whose page cache is in this process."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), current_setting('shared_buffers'), current_setting('work_mem')")
+        pid, shared_buffers, work_mem = cursor.fetchone()
+    peak = ""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = f", its peak RSS {int(line.split()[1]) / 1024:.0f} MiB"
+    except OSError:
+        pass
+    return f"; PostgreSQL shared_buffers {shared_buffers}, work_mem {work_mem}{peak}"
+
+
 def measure(args: argparse.Namespace, plan: Plan, database: BenchDatabase, variants: list[str],
             build_info: dict[str, Any]) -> int:
     from kamguard.customers.domain.dedupe import PER_KEY_LIMIT
-    from kamguard.customers.models import Customer, DedupeKey
+    from kamguard.customers.models import Customer, DedupeKey, DedupeStopKey
 
     customers = Customer.objects.count()
     key_rows = DedupeKey.objects.count()
@@ -692,8 +691,8 @@ def measure(args: argparse.Namespace, plan: Plan, database: BenchDatabase, varia
     rss_before = current_rss_mib()
     queries = plan.queries(args.queries + args.warmup)
     warmup, measured = queries[: args.warmup], queries[args.warmup:]
-    stop_keys = stop_table_create(PER_KEY_LIMIT) if any(v.startswith(("stoptable", "sqlsum")) for v in variants) \
-        else None
+    stop_keys = {str(limit): DedupeStopKey.objects.filter(customers__gt=limit).count()
+                 for limit in sorted({variant_limits(v)[0] for v in variants})}
     machine = machine_info()
     version = database_version()
     print(f"\n{version}, {customers:,} customers, {key_rows:,} key rows, {database.size_mib() or 0:,.0f} MiB; "
@@ -719,37 +718,43 @@ def measure(args: argparse.Namespace, plan: Plan, database: BenchDatabase, varia
             "by_kind_p95_ms": {k: summary_ms(v)["p95_ms"] for k, v in sorted(by_kind.items())},
             "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         }
-        if variant != "current" and "current" in answers:
-            same_verdict = sum(a.verdict == b.verdict for a, b in zip(answers["current"], answers[variant], strict=True))
-            same_top = sum(_top(a) == _top(b) for a, b in zip(answers["current"], answers[variant], strict=True))
-            results[variant]["same_verdict_as_current"] = round(same_verdict / len(measured), 4)
-            results[variant]["same_top_candidate_as_current"] = round(same_top / len(measured), 4)
+        first = variants[0]
+        if variant != first:
+            pairs = list(zip(answers[first], answers[variant], strict=True))
+            results[variant]["same_verdict_as_first"] = round(sum(a.verdict == b.verdict for a, b in pairs) / len(pairs), 4)
+            results[variant]["same_top_candidate_as_first"] = round(sum(_top(a) == _top(b) for a, b in pairs) / len(pairs), 4)
     detail = breakdown(measured[: min(200, len(measured))]) if "current" in variants else {}
     peak = peak_rss_mib()
+    server = server_memory()
     rows = []
     for variant, r in results.items():
-        rows.append([machine["host"][:20], version, f"{customers:,}", variant, r["checks"], r["p50_ms"], r["p95_ms"],
-                     r["p99_ms"], r["throughput_per_s"], r["cpu_p50_ms"], r["cpu_p95_ms"], f"{peak:.0f}",
+        limit, candidates = variant_limits(variant)
+        rows.append([version, f"{customers:,}", variant, f"{limit:,}", candidates or 20, r["checks"], r["p50_ms"],
+                     r["p95_ms"], r["p99_ms"], r["throughput_per_s"], r["cpu_p50_ms"], r["cpu_p95_ms"],
+                     "–" if variant == variants[0] else f"{r['same_verdict_as_first']:.1%} / "
+                                                        f"{r['same_top_candidate_as_first']:.1%}",
+                     "{:.1f}–{:.1f}".format(*r["load_average"]),
                      "yes" if r["p50_ms"] <= 10 and r["p95_ms"] <= 50 else "no"])
-    print_table(f"Duplicate check speed ({machine['cpus']} cores, {machine['cpu']}; {load_text()})",
-                ["machine", "database", "customers", "lookup", "checks", "p50 ms", "p95 ms", "p99 ms", "checks/s",
-                 "CPU p50 ms", "CPU p95 ms", "peak RSS MiB", "target met"], rows)
+    print_table(f"Duplicate check speed ({machine['cpus']} cores, {machine['cpu']}; {load_text()}; peak RSS of "
+                f"this process {peak:.0f} MiB{server})",
+                ["database", "customers", "lookup", "stop-key limit", "candidates", "checks", "p50 ms", "p95 ms",
+                 "p99 ms", "checks/s", "CPU p50 ms", "CPU p95 ms", f"same verdict / top as {variants[0]}",
+                 "load (1 min)", "target met"], rows)
     if detail:
-        print_table("Where the current call spends its CPU time (this process; first 200 checks)",
+        print_table("Where the current call spends its time (wall clock and CPU of this process; first 200 checks)",
                     ["phase", "p50 ms", "p95 ms", "mean ms"],
                     [[k, v["p50_ms"], v["p95_ms"], v["mean_ms"]] for k, v in detail["phases_ms"].items()])
-        print_table("Per call (current)", ["measure", "mean", "max"],
+        print_table(f"Per call (current; stop-key limit {detail['stop_key_limit']:,})", ["measure", "mean", "max"],
                     [[k, v, detail["counts_max"][k]] for k, v in detail["counts_mean"].items()])
     for variant, r in results.items():
-        print(f"{variant}: p50 by kind {r['by_kind_p50_ms']}; verdicts {r['verdicts']}"
-              + (f"; same verdict as current {r['same_verdict_as_current']:.1%}, same top candidate "
-                 f"{r['same_top_candidate_as_current']:.1%}" if "same_verdict_as_current" in r else ""))
+        print(f"{variant}: p50 by kind {r['by_kind_p50_ms']}; verdicts {r['verdicts']}")
     write_json(args.json, {
         "benchmark": "dedupe_speed", "machine": machine, "database": version, "customers": customers,
         "key_rows": key_rows, "database_mib": round(database.size_mib() or 0, 1), "build": build_info,
         "stop_keys": stop_keys, "per_key_limit": PER_KEY_LIMIT, "engine": engine_digest(),
         "stored_keys_matching_engine": agreement, "queries": len(measured),
-        "peak_rss_mib": round(peak, 1), "rss_before_queries_mib": round(rss_before, 1), "results": results,
+        "peak_rss_mib": round(peak, 1), "rss_before_queries_mib": round(rss_before, 1), "server_memory": server,
+        "variants": variants, "results": results,
         "breakdown": detail, "target": {"p50_ms": 10, "p95_ms": 50},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })

@@ -3,14 +3,15 @@ blocking keys stored in customers.DedupeKey so a check is a few indexed lookups,
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
-from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from kamguard.core.errors import NotFound
@@ -34,6 +35,16 @@ DATABASE_CANDIDATE_LIMIT = 20
 LIVE_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.DORMANT, CustomerStatus.CLOSED)
 
 
+def _record(pk: int, name: str, aliases: Any, english_name: str, uscc: str | None, website: str, *,
+            phones: Sequence[str], emails: Sequence[str]) -> CustomerRecord:
+    if isinstance(aliases, str):  # raw SQL: the JSON column's text
+        aliases = json.loads(aliases or "[]")
+    return CustomerRecord(
+        external_id=str(pk), name=name, aliases=tuple(a for a in (aliases or []) if isinstance(a, str)),
+        english_names=(english_name,) if english_name else (), uscc=uscc,
+        phones=tuple(phones), emails=tuple(emails) + ((website,) if website else ()))
+
+
 def _records(customer_ids: Sequence[int]) -> list[CustomerRecord]:
     if not customer_ids:
         return []
@@ -47,13 +58,7 @@ def _records(customer_ids: Sequence[int]) -> list[CustomerRecord]:
             emails[customer_id].append(email)
     rows = Customer.objects.filter(pk__in=customer_ids).values_list(
         "pk", "name", "aliases", "english_name", "uscc", "website")
-    records = []
-    for pk, name, aliases, english_name, uscc, website in rows:
-        records.append(CustomerRecord(
-            external_id=str(pk), name=name, aliases=tuple(a for a in (aliases or []) if isinstance(a, str)),
-            english_names=(english_name,) if english_name else (), uscc=uscc,
-            phones=tuple(phones.get(pk, ())), emails=tuple(emails.get(pk, ())) + ((website,) if website else ())))
-    return records
+    return [_record(*row, phones=phones.get(row[0], ()), emails=emails.get(row[0], ())) for row in rows]
 
 
 def customer_keys_refresh(*, customer_ids: Iterable[int]) -> None:
@@ -69,43 +74,106 @@ def customer_keys_refresh(*, customer_ids: Iterable[int]) -> None:
     dedupe_stop_keys_update(keys=[row.key for row in rows])
 
 
-class DatabaseCandidates:
-    """The engine's CandidateSource backed by the key table, in two queries: which of the query's keys are
-    stop keys, then the other keys' weights added up per customer, ranked and limited in the database (only
-    the winners cross the wire). The same ranking as the engine's in-memory CandidateIndex."""
+# The database's stop-key limit: a key held by more customers than this is skipped by every check without
+# reading its rows (DedupeStopKey, kept by customer_keys_refresh and rebuilt daily, holds those keys with
+# their counts). The engine's PER_KEY_LIMIT, so the database finds what the in-memory CandidateIndex finds: at
+# a million customers a lower limit (500, 1,000) was not faster and changed 2 % of the top candidates
+# (docs/performance.md, "Duplicate check speed").
+STOP_KEY_LIMIT = PER_KEY_LIMIT
 
-    def __init__(self, *, exclude_ids: Iterable[int] = (), per_key_limit: int = PER_KEY_LIMIT,
+
+class DatabaseCandidates:
+    """The engine's CandidateSource backed by the key table, in one query: the query's keys and their weights
+    as a VALUES list joined to the key table's (key, customer_id) index, the stop keys left out before any of
+    their rows is read, the weights added up per customer, ranked and limited in the database — only the
+    winners cross the wire. ``candidate_profiles`` reads the winners' rows and contacts in the same query.
+
+    The same candidates, weights and order as the engine's in-memory
+    ``CandidateIndex(per_key_limit=…, candidate_limit=…).candidates`` on the same data (ties by the id as a
+    number), provided the stop-key table was last rebuilt with a threshold at or below ``per_key_limit``."""
+
+    def __init__(self, *, exclude_ids: Iterable[int] = (), per_key_limit: int | None = None,
                  candidate_limit: int = DATABASE_CANDIDATE_LIMIT) -> None:
         self.exclude_ids = {int(i) for i in exclude_ids}
-        self.per_key_limit = per_key_limit  # the stop-key threshold (kept in DedupeStopKey)
+        self.per_key_limit = STOP_KEY_LIMIT if per_key_limit is None else per_key_limit
         self.candidate_limit = candidate_limit
 
-    def candidate_ids(self, query: Profile) -> list[int]:
+    @staticmethod
+    def query_keys(query: Profile) -> dict[str, int]:
+        """The query's keys as stored (at most 160 characters) with their weights (the largest, if two meet)."""
         weights: dict[str, int] = {}
         for key in blocking_keys(query):
             value = key.key[:160]
             weights[value] = max(weights.get(value, 0), key.weight)
+        return weights
+
+    def _ranked_sql(self, weights: dict[str, int]) -> tuple[str, list[Any]]:
+        """SELECT customer_id, total … of the heaviest candidates (ORDER BY total DESC, customer_id LIMIT)."""
+        quote = connection.ops.quote_name
+        excluded = sorted(self.exclude_ids)
+        not_excluded = f" AND d.customer_id NOT IN ({', '.join(['%s'] * len(excluded))})" if excluded else ""
+        # Only placeholders and quoted table names are put into the text; every value is a bound parameter.
+        sql = (f"WITH q (key, weight) AS (VALUES {', '.join(['(%s, %s)'] * len(weights))}) "  # noqa: S608
+               f"SELECT d.customer_id, SUM(q.weight) AS total "
+               f"FROM q JOIN {quote(DedupeKey._meta.db_table)} d ON d.key = q.key "
+               f"WHERE NOT EXISTS (SELECT 1 FROM {quote(DedupeStopKey._meta.db_table)} s "
+               f"WHERE s.key = q.key AND s.customers > %s){not_excluded} "
+               f"GROUP BY d.customer_id ORDER BY total DESC, d.customer_id LIMIT %s")
+        params: list[Any] = [value for pair in weights.items() for value in pair]
+        return sql, [*params, self.per_key_limit, *excluded, self.candidate_limit]
+
+    def candidates(self, query: Profile) -> list[tuple[int, int]]:
+        """(customer id, summed weight of the keys it shares with the query), heaviest first, ties by id."""
+        weights = self.query_keys(query)
         if not weights:
             return []
-        # Stop keys first (a small primary-key lookup), so the database never reads their long posting lists.
-        for stop in DedupeStopKey.objects.filter(key__in=list(weights)).values_list("key", flat=True):
-            weights.pop(stop, None)
-        if not weights:
-            return []
-        total = Sum(Case(*[When(key=key, then=Value(weight)) for key, weight in weights.items()],
-                         default=Value(0), output_field=IntegerField()))
-        rows = (DedupeKey.objects.filter(key__in=list(weights)).exclude(customer_id__in=self.exclude_ids)
-                .values("customer_id").annotate(total=total).order_by("-total", "customer_id")[: self.candidate_limit])
-        return [row["customer_id"] for row in rows]
+        sql, params = self._ranked_sql(weights)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(int(customer_id), int(total)) for customer_id, total in cursor.fetchall()]
+
+    def candidate_ids(self, query: Profile) -> list[int]:
+        return [customer_id for customer_id, _ in self.candidates(query)]
 
     def candidate_profiles(self, query: Profile) -> list[Profile]:
-        return [customer_profile(record) for record in _records(self.candidate_ids(query))]
+        """The candidates' profiles, in the order of candidate_ids: the lookup, the customers' rows and their
+        active contacts in one round trip (each round trip costs more than the work on a busy machine)."""
+        if type(self).candidate_ids is not DatabaseCandidates.candidate_ids:  # a subclass's own lookup
+            ids = self.candidate_ids(query)
+            order = {customer_id: number for number, customer_id in enumerate(ids)}
+            return [customer_profile(r) for r in sorted(_records(ids), key=lambda r: order[int(r.external_id)])]
+        weights = self.query_keys(query)
+        if not weights:
+            return []
+        ranked, params = self._ranked_sql(weights)
+        quote = connection.ops.quote_name
+        sql = (f"SELECT r.customer_id, c.name, c.aliases, c.english_name, c.uscc, c.website, t.phone, t.email "  # noqa: S608
+               f"FROM ({ranked}) r JOIN {quote(Customer._meta.db_table)} c ON c.id = r.customer_id "
+               f"LEFT JOIN {quote(Contact._meta.db_table)} t ON t.customer_id = r.customer_id AND t.is_active "
+               f"ORDER BY r.total DESC, r.customer_id, t.id")
+        rows: dict[int, tuple[Any, ...]] = {}
+        phones: dict[int, list[str]] = defaultdict(list)
+        emails: dict[int, list[str]] = defaultdict(list)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for pk, name, aliases, english_name, uscc, website, phone, email in cursor.fetchall():
+                rows.setdefault(pk, (name, aliases, english_name, uscc, website))
+                if phone:
+                    phones[pk].append(phone)
+                if email:
+                    emails[pk].append(email)
+        return [customer_profile(_record(pk, *row, phones=phones.get(pk, ()), emails=emails.get(pk, ())))
+                for pk, row in rows.items()]
 
 
 def dedupe_stop_keys_update(*, keys: Iterable[str] | None = None, threshold: int | None = None) -> int:
-    """Record which keys are stop keys: those held by more than PER_KEY_LIMIT customers. With `keys`, only
-    those are recounted (after a refresh); without, the whole table is rebuilt (the daily job)."""
-    limit = PER_KEY_LIMIT if threshold is None else threshold
+    """Record the stop keys — those held by more than STOP_KEY_LIMIT (or `threshold`) customers — with their
+    counts. With `keys` (after a refresh), those not yet recorded are counted and added if they crossed the
+    limit; keys already recorded are not counted again — at a million customers a common key such as
+    ``b:科技`` has tens of thousands of rows, and recounting it on every write would cost more than the check.
+    Without `keys`, the whole table is rebuilt (the daily job): every count refreshed, and the keys that fell
+    back under the limit dropped. Returns the number of keys recorded."""
+    limit = STOP_KEY_LIMIT if threshold is None else threshold
     if keys is None:
         common = DedupeKey.objects.values("key").annotate(n=Count("customer_id")).filter(n__gt=limit)
         with transaction.atomic():
@@ -117,11 +185,15 @@ def dedupe_stop_keys_update(*, keys: Iterable[str] | None = None, threshold: int
     key_list = sorted(set(keys))
     for start in range(0, len(key_list), 500):
         chunk = key_list[start:start + 500]
+        known = set(DedupeStopKey.objects.filter(key__in=chunk).values_list("key", flat=True))
+        fresh = [key for key in chunk if key not in known]
+        if not fresh:
+            continue
         counts: dict[str, int] = {row["key"]: row["n"] for row in DedupeKey.objects.filter(
-            key__in=chunk).values("key").annotate(n=Count("customer_id")).filter(n__gt=limit)}
+            key__in=fresh).values("key").annotate(n=Count("customer_id")).filter(n__gt=limit)}
         if counts:
             DedupeStopKey.objects.bulk_create([DedupeStopKey(key=k, customers=n) for k, n in counts.items()],
-                                              update_conflicts=True, unique_fields=["key"], update_fields=["customers"])
+                                              ignore_conflicts=True)
             changed += len(counts)
     return changed
 
