@@ -145,6 +145,13 @@ def test_director_writes_simulates_and_activates_a_rule_set(browser, live_server
     shoot(page, "7-intake-explained")
     page.goto(f"{live_server.url}/allocation/log/")
     shoot(page, "8-log")
+    submit(page, "table a[href^='/allocation/log/']")
+    assert page.locator("details").count() == 1
+    shoot(page, "8b-decision")
+    page.goto(f"{live_server.url}/allocation/rule-sets/{company['rule_set'].pk}/diff/")
+    shoot(page, "8c-diff")
+    page.goto(f"{live_server.url}/allocation/people/")
+    shoot(page, "8d-people")
     page.goto(f"{live_server.url}/allocation/fairness/?team={company['shenzhen'].pk}")
     shoot(page, "9-fairness")
     page.context.close()
