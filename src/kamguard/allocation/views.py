@@ -663,8 +663,12 @@ def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
 
 @page_view(Right.VIEW_ORG)
 def customer_decisions(request: HttpRequest, customer_id: int) -> HttpResponse:
-    """The allocation section of a customer page (a fragment the customer page can load with htmx)."""
+    """The allocation section of a customer page (a fragment the customer page loads with htmx). A customer the
+    viewer may not see is not found, as on the customer page itself."""
     viewer = _viewer(request)
+    from kamguard.customers import selectors as customer_selectors
+
+    customer_selectors.customer_get(viewer=viewer, customer_id=customer_id)
     decisions = [_decision_view(d) for d in selectors.decision_list(viewer=viewer, customer_id=customer_id)[:20]]
     template = "allocation/_customer_decisions.html" if request.htmx else "allocation/customer_decisions.html"  # type: ignore[attr-defined]
     return render(request, template, {"decisions": decisions, "customer_id": customer_id,

@@ -393,3 +393,18 @@ def test_auditor_reads_everything_but_is_offered_no_action(world, book, client_f
     assert client.get("/customers/disputes/report/").status_code == 200
     assert client.post(f"/customers/{book.alpha.pk}/lock/1/", {"reason": "x"}).status_code == 403
     assert Customer.objects.get(pk=book.alpha.pk).is_locked is False
+
+
+@pytest.mark.parametrize(("persona", "status"), [("alice", 200), ("bob", 404), ("sam", 200), ("carol", 404),
+                                                 ("audrey", 200)])
+def test_the_customer_page_loads_its_allocation_section_for_those_who_see_the_customer(
+        world, book, client_for, persona, status):
+    client = client_for(world.person(persona))
+    # when
+    page = client.get(f"/customers/{book.alpha.pk}/")
+    section = client.get(f"/allocation/customers/{book.alpha.pk}/", headers={"HX-Request": "true"})
+    # then
+    assert section.status_code == status
+    if status == 200:
+        assert f'hx-get="/allocation/customers/{book.alpha.pk}/"' in page.content.decode()
+        assert 'id="allocation-decisions"' in section.content.decode()
