@@ -12,6 +12,13 @@ companies' full and short names are the negatives: any 'duplicate' verdict for t
 
 Indexed customers store their full name and English name only (no short name as alias), so the
 short-name queries measure abbreviation matching, not alias lookup.
+
+Distinct companies (``--distinct N``, default 24,000; 0 skips it): what an ERP migration of N
+customers that are all different companies sees. The rows are made the way
+``benchmarks/import_customers.py`` makes its CSV — every A-share company (full name, English name),
+then generated ones ([region] brand industry-word suffix, each brand + industry pair used once) — with
+the short name as an alias on 30 % of the rows, as there. They are indexed one by one, and each gets
+the verdict of a check against the rows before it: every 'possible' or 'duplicate' is a false warning.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import opencc
 from pypinyin import lazy_pinyin
@@ -36,6 +44,7 @@ from rapidfuzz import fuzz, process
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from kamguard.customers.domain.dedupe import (  # noqa: E402
     PER_KEY_LIMIT,
@@ -173,6 +182,84 @@ def brand_accuracy() -> dict[str, float | int]:
     return {"names_with_brand": total, "correct": correct, "accuracy": round(correct / total, 4) if total else 0.0}
 
 
+@dataclass
+class DistinctRow:
+    kind: str  # "a_share" or "generated"
+    record: CustomerRecord
+
+
+def distinct_companies(size: int, seed: int) -> list[DistinctRow]:
+    """``size`` different companies, made as ``benchmarks/import_customers.py`` makes its CSV."""
+    from dedupe_speed import NameMaker, _a_share
+
+    companies = _a_share()
+    rng = random.Random(seed)
+    rng.shuffle(companies)
+    maker = NameMaker(random.Random(seed + 1), companies)
+    seen_short: set[str] = set()
+    rows: list[DistinctRow] = []
+    real = iter(companies)
+    while len(rows) < size:
+        number = len(rows) + 1
+        company = next(real, None)
+        if company is not None:
+            kind, name, english, short = "a_share", company.name, company.english, company.short
+        else:
+            while True:
+                name, short, _region = maker.name()
+                if short not in seen_short:
+                    break
+            kind, english = "generated", ""
+        seen_short.add(short)
+        aliases = (short,) if short and rng.random() < 0.3 else ()
+        rows.append(DistinctRow(kind, CustomerRecord(external_id=f"C{number:07d}", name=name, aliases=aliases,
+                                                     english_names=(english,) if english else ())))
+    return rows
+
+
+def distinct_measure(rows: list[DistinctRow], show: int) -> dict[str, object]:
+    """Index the rows one by one; the verdict of each against those before it (all are false warnings)."""
+    index = CandidateIndex()
+    kinds = {row.record.external_id: row.kind for row in rows}
+    verdicts: dict[str, Counter[str]] = defaultdict(Counter)
+    reasons: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    warned: list[dict[str, object]] = []
+    cpu: list[float] = []
+    for row in rows:
+        started = time.thread_time()
+        profile = customer_profile(row.record)
+        matches = rank_candidates(profile, index.candidate_profiles(profile), limit=5)
+        result = verdict(matches)
+        cpu.append(time.thread_time() - started)
+        index.add(profile)
+        verdicts[row.kind][result] += 1
+        verdicts["all"][result] += 1
+        if result != "unique":
+            top = matches[0]
+            reasons[top.reasons[0] if top.reasons else "-"] += 1
+            pairs[f"{row.kind} ~ {kinds[top.external_id]}"] += 1
+            warned.append({"query": row.record.name, "aliases": list(row.record.aliases), "kind": row.kind,
+                           "verdict": result, "top": top.as_dict()})
+    warned.sort(key=lambda item: -float(item["top"]["score"]))  # type: ignore[index]
+
+    def rates(counts: Counter[str]) -> dict[str, object]:
+        n = sum(counts.values())
+        return {"rows": n, "possible_rate": round(counts["possible_duplicate"] / n, 4) if n else 0.0,
+                "duplicate_rate": round(counts["duplicate"] / n, 4) if n else 0.0,
+                "warned_rate": round((n - counts["unique"]) / n, 4) if n else 0.0}
+
+    return {
+        "rows": len(rows),
+        "by_kind": {kind: rates(counts) for kind, counts in sorted(verdicts.items())},
+        "top_reason": dict(reasons.most_common(12)),
+        "row_kind_vs_candidate_kind": dict(pairs.most_common()),
+        "cpu_p50_ms": round(percentile(cpu, 0.5) * 1000, 3),
+        "cpu_p95_ms": round(percentile(cpu, 0.95) * 1000, 3),
+        "examples": warned[:show],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
@@ -182,6 +269,9 @@ def main() -> int:
     parser.add_argument("--simulate-size", type=int, default=0,
                         help="scale the stop-key limit as if the index held this many customers "
                              "(PER_KEY_LIMIT × indexed / size), to see what stop keys cost at that size")
+    parser.add_argument("--distinct", type=int, default=24_000,
+                        help="distinct companies for the false-warning measure (0 skips it)")
+    parser.add_argument("--show", type=int, default=50, help="false warnings printed (highest scores first)")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -288,6 +378,8 @@ def main() -> int:
                 row[f"{name}_qps"] = round(len(merged[name]) / sum(merged[name]), 1)
         row["duplicate_rate"] = round(counts["duplicate"] / n, 4) if n else 0.0
         row["possible_rate"] = round(counts["possible_duplicate"] / n, 4) if n else 0.0
+        # On true variants: the share that is at least 'possible' (warned or blocked) — the check noticed.
+        row["flagged_rate"] = round((counts["duplicate"] + counts["possible_duplicate"]) / n, 4) if n else 0.0
         return row
 
     kinds = [k for k in (*FULL_NAME_KINDS, "short_name", "english", "negative_full", "negative_short") if k in stats]
@@ -295,6 +387,13 @@ def main() -> int:
     rows["ALL full-name variants"] = summary([k for k in FULL_NAME_KINDS if k in stats])
     rows["ALL negatives"] = summary(["negative_full", "negative_short"])
     rows["ALL queries"] = summary(kinds)
+
+    distinct = distinct_measure(distinct_companies(args.distinct, args.seed), args.show) if args.distinct else None
+    if distinct is not None:
+        rates: dict[str, Any] = cast(dict[str, Any], distinct["by_kind"])["all"]
+        rows["distinct companies"] = {"queries": rates["rows"], "duplicate_rate": rates["duplicate_rate"],
+                                      "possible_rate": rates["possible_rate"], "flagged_rate": rates["warned_rate"],
+                                      "cpu_p50_ms": distinct["cpu_p50_ms"], "cpu_p95_ms": distinct["cpu_p95_ms"]}
 
     result_json: dict[str, object] = {
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
@@ -313,6 +412,7 @@ def main() -> int:
         "brand_extraction": brand_accuracy(),
         "variants": rows,
         "false_duplicate_examples": false_examples,
+        "distinct_companies": distinct,
     }
 
     machine = result_json["machine"]
@@ -320,7 +420,7 @@ def main() -> int:
     print(f"dataset: {result_json['dataset']}")
     print(f"index:   {result_json['index']}")
     print(f"brand extraction vs ground truth: {result_json['brand_extraction']}")
-    header = (f"{'variant':<24}{'n':>6}{'R@1':>7}{'R@5':>7}{'BF R@1':>8}{'BF R@5':>8}{'dup':>7}{'poss':>7}"
+    header = (f"{'variant':<24}{'n':>6}{'R@1':>7}{'R@5':>7}{'BF R@1':>8}{'BF R@5':>8}{'dup':>7}{'poss':>7}{'flag':>7}"
               f"{'p50 ms':>8}{'p95 ms':>8}{'cpu p50':>8}{'cpu p95':>8}{'q/s':>8}{'BF p50':>8}{'BF p95':>8}{'BF q/s':>8}")
     print(header)
     print("-" * len(header))
@@ -329,13 +429,24 @@ def main() -> int:
             value = row.get(name)
             return f"{'-':>{width}}" if value is None else f"{value:>{width}}"
         print(f"{kind:<24}{row['queries']:>6}{cell('r1', 7)}{cell('r5', 7)}{cell('bf_r1', 8)}{cell('bf_r5', 8)}"
-              f"{cell('duplicate_rate', 7)}{cell('possible_rate', 7)}{cell('latency_p50_ms', 8)}"
+              f"{cell('duplicate_rate', 7)}{cell('possible_rate', 7)}{cell('flagged_rate', 7)}{cell('latency_p50_ms', 8)}"
               f"{cell('latency_p95_ms', 8)}{cell('cpu_p50_ms', 8)}{cell('cpu_p95_ms', 8)}{cell('latency_qps', 8)}{cell('bf_latency_p50_ms', 8)}"
               f"{cell('bf_latency_p95_ms', 8)}{cell('bf_latency_qps', 8)}")
     if false_examples:
         print("false 'duplicate' verdicts on held-out companies (first 20):")
         for example in false_examples:
             print(f"  {example['query']} -> {example['top']}")
+    if distinct is not None:
+        print(f"distinct companies, each checked against those before it: {distinct['by_kind']}")
+        print(f"  strongest reason of a false warning: {distinct['top_reason']}")
+        print(f"  row kind ~ candidate kind: {distinct['row_kind_vs_candidate_kind']}")
+        examples = distinct["examples"]
+        assert isinstance(examples, list)
+        print(f"  false warnings between distinct companies (first {len(examples)}, highest score first):")
+        for example in examples:
+            top = example["top"]
+            print(f"  {top['score']:.2f} {example['query']} {example['aliases'] or ''} ~ {top['name']} "
+                  f"{top['reasons']}")
     if args.json:
         args.json.write_text(json.dumps(result_json, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"wrote {args.json}")

@@ -29,17 +29,22 @@ from typing import Literal, Protocol
 
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
 
 from kamguard.customers.domain.keys import company_mail_domain, normalise_phone, normalise_uscc
 from kamguard.customers.domain.normalise import (
+    GENERIC_WORDS,
     NormalisedName,
+    english_distinctive_tokens,
     english_key_tokens,
     has_cjk,
+    is_business_phrase,
     is_generic_phrase,
     normalise_company_name,
     normalise_english_name,
+    split_industry_tail,
 )
-from kamguard.customers.domain.regions import regions_conflict
+from kamguard.customers.domain.regions import match_region_prefix, region_of, regions_conflict
 
 Verdict = Literal["duplicate", "possible_duplicate", "unique"]
 
@@ -56,6 +61,19 @@ MAX_BIGRAMS = 4
 MAX_WILDCARD_LENGTH = 4
 MAX_ABBREVIATION_REACH = 4
 MAX_ENGLISH_TOKENS = 4
+# Scoring of names that differ (see name_similarity): the weight of industry words and regions against
+# the distinctive characters; the ceiling of names sharing at most one distinctive character or one
+# brand in two businesses (below POSSIBLE_THRESHOLD: not a warning); the floor of a one-character typo.
+MINOR_WEIGHT = 0.25
+WEAK_SCORE = 0.55
+SISTER_COMPANY_SCORE = 0.50
+TYPO_SCORE = 0.62
+HOMOPHONE_SCORE = 0.80
+SHORT_NAME_CEILING = 0.85
+FUZZY_CEILING = 0.88
+SISTER_GENERIC_CEILING = 0.80
+SIMILAR_MINIMUM = 0.72
+ALIAS_CEILING = 0.59
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,13 +272,184 @@ def _short_name_score(short: str, long: str) -> tuple[float, str] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def _char_weights(text: str, core: str) -> tuple[tuple[float, ...], tuple[bool, ...]]:
+    """Per character of ``text`` (a core or a stem): its weight in :func:`_weighted_ratio` and whether
+    it is distinctive. The distinctive head of the core (轴敦 in 轴敦工程管理) weighs 1; its industry
+    and generic words (工程管理) and any region around the core weigh ``MINOR_WEIGHT``."""
+    start = text.find(core)
+    if start < 0:
+        start, core = 0, text
+    head, tail = split_industry_tail(core)
+    end = start + len(head)
+    flags = tuple(start <= position < end for position in range(len(text)))
+    return tuple(1.0 if flag else MINOR_WEIGHT for flag in flags), flags
+
+
+def _weighted_ratio(first: str, first_core: str, second: str, second_core: str) -> tuple[float, int]:
+    """An Indel (LCS) similarity where distinctive characters count more than industry words and
+    regions, and how many characters the two share that are distinctive in both.
+
+    A shared character weighs the smaller of its two weights (通 of 东方通 / 东方通信 is a brand
+    character in one, an industry word's in the other), a character of one side only its own weight."""
+    if set(first).isdisjoint(second):
+        return 0.0, 0
+    weights_a, flags_a = _char_weights(first, first_core)
+    weights_b, flags_b = _char_weights(second, second_core)
+    matched = matched_own = 0.0
+    shared = 0
+    for block in Indel.opcodes(first, second):
+        if block.tag == "equal":
+            end = block.src_end
+            destination = block.dest_start
+            for weight_a, weight_b, flag_a, flag_b in zip(
+                    weights_a[block.src_start:end], weights_b[destination:destination + end - block.src_start],
+                    flags_a[block.src_start:end], flags_b[destination:destination + end - block.src_start],
+                    strict=True):
+                matched += 2 * (weight_a if weight_a < weight_b else weight_b)
+                matched_own += weight_a + weight_b
+                shared += flag_a and flag_b
+    total = matched + sum(weights_a) + sum(weights_b) - matched_own
+    return (matched / total if total else 0.0), shared
+
+
+def _one_substitution(first: str, second: str) -> bool:
+    if len(first) != len(second):
+        return False
+    differences = 0
+    for a, b in zip(first, second, strict=True):
+        if a != b:
+            differences += 1
+            if differences > 1:
+                return False
+    return differences == 1
+
+
+def _without_generic(text: str) -> str:
+    for word in GENERIC_WORDS:
+        text = text.replace(word, "")
+    return text
+
+
+_region_prefix = lru_cache(maxsize=65536)(match_region_prefix)
+
+
+def _region_qualified(first: NormalisedName, second: NormalisedName) -> bool:
+    """钢铁（杭州） / 杭州钢铁: the region and the core of one are the core of the other."""
+    if first.region is None or len(second.core) <= len(first.core) or not second.core.endswith(first.core):
+        return False
+    region = first.region_info
+    prefix = _region_prefix(second.core)
+    if prefix is None or second.core[len(prefix):] != first.core:
+        return False
+    found = region_of(prefix)
+    return found is not None and region is not None and found.code == region.code
+
+
+def _region_in_name(first: NormalisedName, second: NormalisedName) -> bool:
+    """东方电热 / 镇江东方电热: one name's region (东方) is a word of the other's — no conflict."""
+    return bool(first.region and first.region in second.stem) or bool(second.region and second.region in first.stem)
+
+
+def _sister_tails(first: str, second: str) -> bool:
+    """Two industry tails of one brand that name different businesses: both present and neither
+    contains the other (通讯石材 / 通讯 is not: 通讯 is inside; 出版传媒 / 传媒副食 is)."""
+    return bool(first) and bool(second) and first not in second and second not in first
+
+
+def _core_similarity(first: NormalisedName, second: NormalisedName) -> tuple[float, str]:
+    """Similarity of two different cores, with the reason (see :func:`name_similarity`)."""
+    head_a, tail_a = split_industry_tail(first.core)
+    head_b, tail_b = split_industry_tail(second.core)
+    full_a, full_b = first.legal_form is not None, second.legal_form is not None
+    if head_a == head_b:
+        # One brand, different industry words. Two registered names (长江出版传媒 / 长江传媒副食,
+        # 万达信息 / 万达信息农业) are two companies of a group; a typed short name is the company only
+        # if it names no other business (平安 / 平安银行, 瀛通通讯 / 瀛通通讯股份 — not 瀛通通讯 / 瀛通通讯石材).
+        if full_a and full_b:
+            # …unless the tails differ by generic words only (中国化学工程集团 / 中国化学工程).
+            sister = _without_generic(tail_a) != _without_generic(tail_b)
+        elif full_a or full_b:
+            # A short name may abbreviate the business (日发精机 / 日发精密机械, 绿庭投资 / 绿庭投资控股集团)
+            # and add generic words (东港股份, 浦江国际物流集团); it must not name another business.
+            short, registered = (second, first) if full_a else (first, second)
+            typed = _without_generic(split_industry_tail(short.core)[1])
+            described = split_industry_tail(registered.core)[1] + "".join(registered.generic)
+            sister = bool(typed) and not _is_subsequence(typed, described)
+        else:
+            sister = _sister_tails(tail_a, tail_b)
+        if sister:
+            return SISTER_COMPANY_SCORE, "same brand, different business"
+    score, shared = _weighted_ratio(first.core, first.core, second.core, second.core)
+    by_stem, shared_stem = score, shared
+    if (first.stem != first.core) != (second.stem != second.core):
+        # A region on one side only: perhaps an unrecognised (mistyped) region on the other.
+        by_stem, shared_stem = _weighted_ratio(first.stem, first.core, second.stem, second.core)
+    reason = "similar core name"
+    # Similar is not the same: only the same core (or an exact key) blocks.
+    score, shared = min(max(score, by_stem), FUZZY_CEILING), max(shared, shared_stem)
+    if shared < 2 or score < SIMILAR_MINIMUM:
+        # At most one distinctive character in common (北京银行 / 南京银行, 旅锈汽配 / 诚政汽配), or a
+        # few shared characters in a longer name (海达橡塑 / 海能达通信): typos are caught by _typo_floor.
+        score = min(score, WEAK_SCORE)
+    elif full_a and full_b and head_a != head_b and (head_a.startswith(head_b) or head_b.startswith(head_a)):
+        # 阳光 / 阳光城, 同兴 / 同兴达, 五矿 / 五矿稀土: registered names whose brands differ by what
+        # follows are different brands (a typo changes a character; a region typo comes first).
+        score = min(score, WEAK_SCORE)
+    contained = False
+    for a, b in ((first, second), (second, first)):
+        # Containment and abbreviation are what a typed short name (no legal form) does.
+        if len(a.core) > len(b.core) or a.legal_form is not None:
+            continue
+        # 松原股份 / 浙江松原汽车安全系统: a generic word typed after the brand is not in the name.
+        for typed_core in dict.fromkeys((a.core, _without_generic(a.core))):
+            for long in dict.fromkeys((b.core, b.stem)):
+                found = _short_name_score(typed_core, long)
+                if found and (found[0] > score or not contained):
+                    score, reason, contained = found[0], found[1], True
+        if a.stem != a.core and len(a.stem) < len(b.stem):
+            found = _short_name_score(a.stem, b.stem)
+            if found and found[0] > score:
+                score, reason, contained = found[0], found[1], True
+    if head_a == head_b and not contained:
+        score = min(score, SHORT_NAME_CEILING)
+    if score < HOMOPHONE_SCORE and has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core):
+        score, reason = HOMOPHONE_SCORE, "same pronunciation"
+    return score, reason
+
+
+def _typo_floor(first: NormalisedName, second: NormalisedName) -> tuple[float, str] | None:
+    """The whole names (suffixes included) differ by one character, a homophone or, between two
+    registered names, any character outside the region: a typo (光弘可技 / 光弘科技, 瑞只科技股份 /
+    瑞泰科技股份, 利欧集露 / 利欧集团) — worth a warning, whatever the parts."""
+    if not _one_substitution(first.full, second.full):
+        return None
+    position = next(i for i, (a, b) in enumerate(zip(first.full, second.full, strict=True)) if a != b)
+    if has_cjk(first.full[position]) and pinyin_of(first.full[position]) == pinyin_of(second.full[position]):
+        return HOMOPHONE_SCORE, "same pronunciation"
+    if first.legal_form is None or second.legal_form is None:
+        return None
+    region_a, region_b = _region_prefix(first.full), _region_prefix(second.full)
+    if region_a and region_b and region_a != region_b:
+        return None  # 苏州银行 / 郑州银行: two regions' banks (大脑药业 / 大理药业 may be a typo)
+    return TYPO_SCORE, "one character different"
+
+
 def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[float, list[str]]:
-    """Similarity of two normalised Chinese names in 0..1 with its reasons (symmetric)."""
+    """Similarity of two normalised Chinese names in 0..1 with its reasons (symmetric).
+
+    Distinct companies often share everything but their brand (字号): region, industry words, legal
+    form (轴敦工程管理 / 想卓工程管理), or a brand in two businesses (长江出版传媒 / 长江传媒副食). So
+    the same core is a (possible) duplicate; different cores are compared with distinctive characters
+    weighing more than industry words and regions, and warn only when they share most of the brand;
+    a one-character typo or homophone of the whole name is always a warning (see _typo_floor)."""
     if first.full == second.full:
         return 1.0, ["same normalised name"]
     reasons: list[str] = []
-    if first.core == second.core:
-        # Two-character cores (万马, 中百, 交运) and cores made of industry words only (出版传媒,
+    same_core = first.core == second.core or _region_qualified(first, second) or _region_qualified(second, first)
+    distinctive = False
+    if same_core:
+        # Two-character cores (万马, 中百), cores made of industry words only (出版传媒,
         # 农村商业银行) are shared by unrelated companies: a duplicate only between two full names with
         # the same generic words (同方股份有限公司 / 同方股份公司), otherwise at most possible.
         distinctive = len(first.core) >= 3 and not is_generic_phrase(first.core)
@@ -268,28 +457,7 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
         score = 0.95 if distinctive or (both_full and first.generic == second.generic) else 0.86
         reasons = ["same core name"]
     else:
-        score = fuzz.ratio(first.core, second.core) / 100.0
-        reason = "similar core name"
-        stems = fuzz.ratio(first.stem, second.stem) / 100.0
-        if stems > score:
-            score = stems
-        for a, b in ((first, second), (second, first)):
-            if len(a.core) > len(b.core):
-                continue
-            for long in {b.core, b.stem}:
-                found = _short_name_score(a.core, long)
-                if found and found[0] > score:
-                    score, reason = found
-            if a.stem != a.core and len(a.stem) < len(b.stem):
-                found = _short_name_score(a.stem, b.stem)
-                if found and found[0] > score:
-                    score, reason = found
-        if score < 0.80 and has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core):
-            score, reason = 0.80, "same pronunciation"
-        # Whole names, suffixes included, as a weak tie-breaker (瑞只科技股份 vs 瑞泰科技股份).
-        whole = 0.7 * fuzz.ratio(first.full, second.full) / 100.0
-        if whole > score:
-            score, reason = whole, "similar full name"
+        score, reason = _core_similarity(first, second)
         reasons.append(reason)
     if first.generic and second.generic:
         # 中远海运控股 vs 中远海运科技: same core, different companies more often than not.
@@ -298,9 +466,16 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
         else:
             score -= 0.03
             reasons.append("different generic words")
+            generic_a, generic_b = set(first.generic), set(second.generic)
+            if not (generic_a <= generic_b or generic_b <= generic_a):
+                # 中远海运发展 / 中远海运科技 / 中远海运控股: a group's companies, never certainly one.
+                score = min(score, SISTER_GENERIC_CEILING)
     first_region, second_region = first.region_info, second.region_info
-    if regions_conflict(first_region, second_region):
-        score -= 0.15
+    if regions_conflict(first_region, second_region) and not _region_in_name(first, second):
+        # 重庆啤酒 / 青岛啤酒: a different region is a different company unless the core is distinctive
+        # and the same (then perhaps the same group: possible at most).
+        distinctive = distinctive and not is_business_phrase(first.core)
+        score = score - 0.25 if same_core and distinctive else min(score - 0.15, WEAK_SCORE)
         reasons.append("different region")
     elif first_region is not None and second_region is not None:
         if first_region.code == second_region.code:
@@ -310,6 +485,10 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
             # Nested regions (苏州 / 常熟, 广东 / 深圳): no conflict, but no certainty either.
             score = min(score, 0.88)
             reasons.append("region within region")
+    if not same_core and score < HOMOPHONE_SCORE:
+        typo = _typo_floor(first, second)
+        if typo is not None and typo[0] > score:
+            score, reasons = typo[0], [typo[1]]
     if first.is_branch != second.is_branch:
         score -= 0.10
         reasons.append("branch vs head office")
@@ -320,11 +499,22 @@ def name_similarity(first: NormalisedName, second: NormalisedName) -> tuple[floa
 
 
 def english_similarity(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[float, list[str]]:
-    """Similarity of two English names given as token tuples (see ``normalise_english_name``)."""
+    """Similarity of two English names given as token tuples (see ``normalise_english_name``). Generic,
+    industry and region words ("China", "Technology", "Electric", "Jiangsu") are not evidence: the
+    distinctive tokens must be the same (China Yinhe Electronics / China Xinke Electronics differ)."""
     if first == second:
         return 0.95, ["same English name"]
-    ratio = fuzz.token_sort_ratio(" ".join(first), " ".join(second)) / 100.0
-    return 0.9 * ratio, ["similar English name"]
+    score = 0.9 * fuzz.token_sort_ratio(" ".join(first), " ".join(second)) / 100.0
+    own = set(english_distinctive_tokens(first))
+    if not own or own != set(english_distinctive_tokens(second)):
+        # Hengli / Hengyi Petrochemical, Bank of Hangzhou / of Zhengzhou: the words that tell companies
+        # apart differ (or there are none), whatever the rest.
+        score = min(score, WEAK_SCORE)
+    return score, ["similar English name"]
+
+
+def _registered(profile: Profile) -> bool:
+    return any(name.legal_form is not None for name in profile.names)
 
 
 def score(query: Profile, candidate: Profile) -> Match:
@@ -332,15 +522,22 @@ def score(query: Profile, candidate: Profile) -> Match:
 
     * same valid USCC → 1.0; two different valid USCCs cap the score at 0.60 (different legal entities,
       at most a possible duplicate, e.g. a branch),
-    * the best name similarity over all Chinese name pairs and all English name pairs,
+    * the best name similarity over all Chinese name pairs and all English name pairs — when both
+      customers have a registered name (with a legal form), a pair involving a short name or alias
+      counts at most ALIAS_CEILING (below a warning),
     * a shared phone or company mail domain adds evidence (0.70 / 0.65 on its own, +0.10 / +0.05 on a
       name match of at least 0.60).
     """
     best = 0.0
     reasons: list[str] = []
+    # Two registered names (with a legal form) say best whether two companies are one: a short name
+    # on either side (瀛通通讯, 北京利尔) is then no more than a hint (瀛通通讯石材有限公司 is not 瀛通通讯股份).
+    both_registered = _registered(query) and _registered(candidate)
     for a in query.names:
         for b in candidate.names:
             value, why = name_similarity(a, b)
+            if both_registered and (a.legal_form is None or b.legal_form is None) and value > ALIAS_CEILING:
+                value, why = ALIAS_CEILING, [*why, "short name only"]
             if value > best:
                 best, reasons = value, why
     for tokens_a in query.english:

@@ -189,6 +189,48 @@ def is_generic_phrase(text: str) -> bool:
     return generic_word_count(text) is not None
 
 
+# More business words, for scoring only (``split_industry_tail``): the two-character endings most
+# shared by A-share cores beyond INDUSTRY_WORDS. Kept apart because INDUSTRY_WORDS shapes ``brand``,
+# which is a stored blocking key.
+BUSINESS_WORDS: tuple[str, ...] = tuple(sorted({
+    "动力", "商业", "资源", "航空", "数字", "控制", "研究院", "设计院", "研究", "公路", "高速公路", "高科",
+    "铝业", "高新", "智慧", "连锁", "零部件", "汽车零部件", "轴承", "电机", "时尚", "新材", "创新", "合金",
+    "数码", "路桥", "节能", "激光", "精工", "新型", "电源", "黄金", "特种", "互联", "生化", "重型", "电路",
+    "农化", "视讯", "互动", "防务", "传动", "电工", "光学", "机器", "天然气", "乳业", "交通", "热电", "医学",
+    "机器人", "电视", "基因", "铁路", "应用", "精机", "集成", "海运", "气体", "高分子", "安全", "橡塑",
+    "钛业", "发电", "啤酒", "工具", "重机", "客车", "生命", "精细", "导航", "在线", "红外", "纤维", "阀门",
+    "风能", "风机", "饰件", "自控", "泵业", "检测", "认证", "传感", "测试", "资讯", "海洋", "焊接", "钼业",
+    "集装箱", "直升机", "压缩机", "太阳能", "钢结构", "新媒体", "离合器", "物联网", "锂能", "锂业", "飞机",
+    "游戏", "器材", "锦纶", "水业", "纺机", "化纤", "农牧", "特殊钢", "高速",
+}, key=len, reverse=True))
+
+
+@lru_cache(maxsize=65536)
+def split_industry_tail(text: str) -> tuple[str, str]:
+    """``(head, tail)``: ``tail`` is the run of industry and generic words at the end of ``text``, ``head``
+    the distinctive rest, at least two characters (轴敦工程管理 → 轴敦, 工程管理; 北京银行 → 北京, 银行).
+    Used by scoring only: two names that share nothing but their industry words are different companies."""
+    head = text
+    while True:
+        shorter, word = _strip_suffix(head, _TAIL_WORDS)
+        if word is None:
+            return head, text[len(head):]
+        head = shorter
+
+
+_TAIL_WORDS = INDUSTRY_WORDS + GENERIC_WORDS + BUSINESS_WORDS
+
+
+def is_business_phrase(text: str) -> bool:
+    """True when ``text`` is made only of industry, generic and business words (特殊钢, 交通建设)."""
+    rest = text
+    while rest:
+        rest, word = _strip_suffix(rest, _TAIL_WORDS, minimum=0)
+        if word is None:
+            return False
+    return True
+
+
 def _split_branch(text: str) -> tuple[str, str | None]:
     """Split ``XX有限公司北京分公司`` into (``XX有限公司``, ``北京分公司``)."""
     for word in BRANCH_WORDS:
@@ -345,6 +387,36 @@ def english_key_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
         token for token in tokens
         if token not in _EN_GENERIC and token not in _pinyin_regions() and len(token) >= 3
     )
+
+
+# Industry words of English company names: shared by unrelated companies, so not evidence on their own.
+_EN_INDUSTRY = frozenset({
+    "bank", "banking", "insurance", "securities", "trust", "finance", "financial", "investment", "capital",
+    "electric", "electrical", "electronic", "electronics", "electron", "power", "energy", "new", "materials",
+    "material", "chemical", "chemicals", "pharmaceutical", "pharmaceuticals", "pharma", "medical", "biological",
+    "bio", "biotech", "biotechnology", "health", "healthcare", "food", "foods", "beverage", "agriculture",
+    "agricultural", "machinery", "machine", "equipment", "engineering", "construction", "building", "real",
+    "estate", "property", "properties", "information", "software", "network", "networks", "communication",
+    "communications", "telecom", "digital", "data", "intelligent", "smart", "automation", "auto", "automobile",
+    "automotive", "motor", "motors", "parts", "logistics", "transportation", "transport", "shipping", "port",
+    "media", "culture", "cultural", "education", "tourism", "environmental", "environment", "protection",
+    "water", "gas", "oil", "petroleum", "mining", "resources", "steel", "metal", "metals", "nonferrous",
+    "textile", "textiles", "garment", "apparel", "paper", "packaging", "printing", "trading", "trade",
+    "commerce", "commercial", "services", "service", "management", "consulting", "systems", "system",
+    "semiconductor", "optoelectronic", "optoelectronics", "photoelectric", "precision", "instrument",
+    "instruments", "device", "devices", "products", "product", "manufacturing", "industrial", "heavy", "light",
+    "cable", "cables", "wire", "glass", "ceramics", "cement", "plastic", "plastics", "rubber", "tire",
+    "biopharmaceutical", "drug", "drugs", "hospital", "entertainment", "film", "sports", "home", "furniture",
+    "appliance", "appliances", "lighting", "solar", "battery", "infrastructure", "urban",
+    "investments", "enterprise", "enterprises", "design", "research", "institute", "expressway", "highway",
+    "airport", "airlines", "airline", "railway", "railways", "road", "bridge", "fibre", "fiber", "liquor",
+})
+
+
+def english_distinctive_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The tokens that tell one company from another: no generic, industry or region words (scoring)."""
+    return tuple(token for token in tokens if token not in _EN_GENERIC and token not in _EN_INDUSTRY
+                 and token not in _pinyin_regions())
 
 
 @cache

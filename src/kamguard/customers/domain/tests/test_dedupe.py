@@ -225,3 +225,102 @@ def test_score_is_in_range_and_self_match_is_full(name: str) -> None:
     assert score(profile(name, "a"), profile(name, "b")).score == 1.0
     other = score(profile(name, "a"), profile(name[::-1] + "公司", "b")).score
     assert 0.0 <= other <= 1.0
+
+
+# --- distinct companies are not warned about; true variants still are ------------------------------
+
+@pytest.mark.parametrize(("first", "second"), [
+    # A shared brand word in two businesses of a group (the import warned about these).
+    ("平安银行股份有限公司", "中国平安保险(集团)股份有限公司"),
+    ("长江出版传媒股份有限公司", "长江传媒副食有限公司"),
+    ("万达信息股份有限公司", "朝阳万达信息农业有限责任公司"),
+    # Nothing in common but industry words and the legal form.
+    ("呼和浩特市轴敦工程管理有限责任公司", "阜阳想卓工程管理有限责任公司"),
+    ("德州泸柯医疗用品有限公司", "柯源医疗用品科技有限公司"),
+    ("黔南布依族苗族自治州旅锈汽车配件有限公司", "黔南布依族苗族自治州诚政汽车配件有限责任公司"),
+    # A region's bank and another region's; the same industry core in two regions.
+    ("北京银行股份有限公司", "南京银行股份有限公司"),
+    ("重庆啤酒股份有限公司", "青岛啤酒股份有限公司"),
+    ("西宁特殊钢股份有限公司", "抚顺特殊钢股份有限公司"),
+    # Registered brands that differ by what follows (阳光 / 阳光城) or by one character and a region.
+    ("阳光城集团股份有限公司", "江苏阳光股份有限公司"),
+    ("东方通信股份有限公司", "北京东方通科技股份有限公司"),
+])
+def test_distinct_companies_are_not_warned_about(first: str, second: str) -> None:
+    for a, b in ((first, second), (second, first)):
+        match = score(profile(a), profile(b, "1"))
+        assert match.score < POSSIBLE_THRESHOLD, (a, b, match)
+
+
+def test_a_short_name_of_the_query_does_not_make_another_registered_company_a_duplicate() -> None:
+    # 瀛通通讯石材 (a generated company's short name) contains 瀛通通讯, a listed company's short name;
+    # both have registered names, and those say they are different businesses.
+    query = profile("鹤岗瀛通通讯石材有限公司", aliases=("瀛通通讯石材",))
+    stored = profile("瀛通通讯股份有限公司", "1", aliases=("瀛通通讯",))
+    assert score(query, stored).score < POSSIBLE_THRESHOLD
+    # A short name typed alone still finds the company.
+    assert score(profile("瀛通通讯"), stored).score >= DUPLICATE_THRESHOLD
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("Hengli Petrochemical Co.,Ltd.", "Hengyi Petrochemical Co., Ltd"),
+    ("Bank of Hangzhou Co., Ltd.", "Bank of Zhengzhou Co.,Ltd"),
+    ("China Yinhe Electronics Co., Ltd.", "China Xinke Electronics Co., Ltd."),
+    ("Jiangsu Expressway Company Limited", "Jilin Expressway Co.,Ltd."),
+])
+def test_english_names_need_the_same_distinctive_words(first: str, second: str) -> None:
+    match = score(profile(first), profile(second, "1"))
+    assert match.score < POSSIBLE_THRESHOLD
+
+
+def test_english_name_without_legal_words_is_still_the_same() -> None:
+    match = score(profile("Ping An Bank"), profile("平安银行股份有限公司", "1", english_names=("Ping An Bank Co., Ltd.",)))
+    assert match.score >= DUPLICATE_THRESHOLD
+
+
+@pytest.mark.parametrize(("query", "stored", "reason"), [
+    ("瑞只科技股份有限公司", "瑞泰科技股份有限公司", "one character different"),  # typo in a two-character brand
+    ("利欧集露股份有限公司", "利欧集团股份有限公司", "one character different"),  # typo in a generic word
+    ("惠州光弘可技股份有限公司", "惠州光弘科技股份有限公司", "same pronunciation"),
+    ("奥普家具股份有限公司", "奥普家居股份有限公司", "same pronunciation"),
+    ("山东好当家海洋尚展股份有限公司", "山东好当家海洋发展股份有限公司", "one character different"),
+    ("上海移远通讯技术股份有限公司", "上海移远通信技术股份有限公司", "one character different"),
+    ("北京万东医疗科晶股份有限公司", "北京万东医疗科技股份有限公司", "one character different"),
+])
+def test_typos_and_homophones_stay_possible(query: str, stored: str, reason: str) -> None:
+    match = score(profile(query), profile(stored, "1"))
+    assert POSSIBLE_THRESHOLD <= match.score < DUPLICATE_THRESHOLD
+    assert match.reasons[0] == reason
+
+
+@pytest.mark.parametrize(("query", "stored"), [
+    ("平安", "平安银行股份有限公司"),
+    ("日发精机", "浙江日发精密机械股份有限公司"),  # the short name abbreviates the business
+    ("东港股份", "东港股份有限公司"),  # and adds a generic word
+    ("绿庭投资", "上海绿庭投资控股集团股份有限公司"),
+    ("钢铁（杭州）股份有限公司", "杭州钢铁股份有限公司"),  # the region of a region-named company, bracketed
+    ("东方电热科技股份有限公司", "镇江东方电热科技股份有限公司"),  # 东方 is a word here, not a region
+])
+def test_short_names_and_region_variants_stay_at_least_possible(query: str, stored: str) -> None:
+    assert score(profile(query), profile(stored, "1")).score >= POSSIBLE_THRESHOLD
+
+
+def test_a_fuzzy_name_never_blocks() -> None:
+    # Only the same core (or an exact key) is a duplicate; similar names are at most possible.
+    match = score(profile("东方通信"), profile("北京东方通科技股份有限公司", "1"))
+    assert POSSIBLE_THRESHOLD <= match.score < DUPLICATE_THRESHOLD
+
+
+def test_same_core_with_other_generic_words_is_not_blocked() -> None:
+    # 中远海运发展 / 中远海运科技: companies of one group — a warning, not a block.
+    match = score(profile("中远海运发展股份有限公司"), profile("中远海运科技股份有限公司", "1"))
+    assert POSSIBLE_THRESHOLD <= match.score < DUPLICATE_THRESHOLD
+    # One generic word more is still the same name (the legal suffix changed).
+    assert score(profile("北京中科金财科技集团有限公司"), profile("北京中科金财科技股份有限公司", "1")).score \
+        >= DUPLICATE_THRESHOLD
+
+
+def test_a_group_name_without_legal_form_is_possible() -> None:
+    # 国际 and 集团 are generic words: the business (物流) is the same.
+    match = score(profile("上海浦江国际物流集团"), profile("上海浦江物流有限公司", "1"))
+    assert POSSIBLE_THRESHOLD <= match.score < DUPLICATE_THRESHOLD
