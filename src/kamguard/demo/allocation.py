@@ -226,8 +226,10 @@ def _it_industries() -> list[str]:
 
 def try_this_allocation(built: BuiltAllocation) -> list[str]:
     outcome = ", ".join(f"{n} {o}" for o, n in sorted(built.intakes.items()))
+    author = built.active.created_by
+    who = f"{author.username} ({author.full_name})" if author is not None else "the sales director"
     return [
-        f"sales director: rule set “{built.rule_set.name}” — version {built.active.number} active, version "
+        f"{who}, Allocation → Rule sets: “{built.rule_set.name}” — version {built.active.number} active, version "
         f"{built.draft.number} a draft to simulate on last quarter's intake before activating; intake so far: "
         f"{outcome}.",
     ]

@@ -99,7 +99,12 @@ class Command(BaseCommand):
         self._write_logins(world, DEMO_PASSWORD)
         if built_customers is not None:
             self.stdout.write("Try this (sign in as):")
-            for line in try_this(world, built_customers):
+            lines = try_this(world, built_customers)
+            if world.allocation is not None:
+                from kamguard.demo.allocation import try_this_allocation
+
+                lines += try_this_allocation(world.allocation)
+            for line in lines:
                 self.stdout.write(f"  - {line}")
             self.stdout.write("")
         self._write_second_factor_note()
