@@ -512,53 +512,70 @@ def run_queries(queries: list[tuple[str, str, str | None]], variant: str) -> tup
 def breakdown(queries: list[tuple[str, str, str | None]]) -> dict[str, Any]:
     """Where the current call spends its time (wall clock and CPU of this process: on PostgreSQL the
     difference is mostly the server's work), and how many queries, keys and key rows it reads."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from kamguard.customers.domain.dedupe import blocking_keys, customer_profile, rank_candidates, verdict
-    from kamguard.customers.models import DedupeKey, DedupeStopKey
-    from kamguard.customers.services.dedupe import DatabaseCandidates, _records, query_profile
+    from kamguard.customers.domain.dedupe import customer_profile, rank_candidates, verdict
+    from kamguard.customers.services import dedupe as service
+    from kamguard.customers.services.dedupe import DatabaseCandidates, query_profile
 
     limit = stop_key_limit()
     phases: dict[str, list[float]] = defaultdict(list)
     counts: dict[str, list[int]] = defaultdict(list)
     names = ("normalise the query", "candidate_profiles: SQL (lookup, rows, contacts)",
              "candidate_profiles: normalise candidates", "scoring + verdict")
-    for _kind, name, uscc in queries:
-        marks = [(time.perf_counter(), time.thread_time())]
-        profile = query_profile(name=name, uscc=uscc)
-        marks.append((time.perf_counter(), time.thread_time()))
-        source = DatabaseCandidates()
-        profiles = source.candidate_profiles(profile)
-        marks.append((time.perf_counter(), time.thread_time()))
-        verdict(rank_candidates(profile, profiles))
-        marks.append((time.perf_counter(), time.thread_time()))
-        # The normalising inside candidate_profiles, timed again on the same records, is taken out of its SQL.
-        ids = source.candidate_ids(profile)
-        records = _records(ids)
-        before_normalise = (time.perf_counter(), time.thread_time())
-        for record in records:
-            customer_profile(record)
-        normalise = (time.perf_counter() - before_normalise[0], time.thread_time() - before_normalise[1])
-        spans = [(marks[1][0] - marks[0][0], marks[1][1] - marks[0][1]),
-                 (marks[2][0] - marks[1][0] - normalise[0], marks[2][1] - marks[1][1] - normalise[1]),
-                 normalise, (marks[3][0] - marks[2][0], marks[3][1] - marks[2][1])]
-        for phase, (wall, cpu) in zip(names, spans, strict=True):
-            phases[f"{phase} (wall)"].append(max(wall, 0.0))
-            phases[f"{phase} (CPU)"].append(max(cpu, 0.0))
-        keys = {key.key[:160] for key in blocking_keys(profile)}
-        stop = set(DedupeStopKey.objects.filter(key__in=keys, customers__gt=limit).values_list("key", flat=True))
-        rows = DedupeKey.objects.filter(key__in=keys - stop).count() if keys - stop else 0
-        with CaptureQueriesContext(connection) as captured:
-            source.candidate_profiles(profile)
-        counts["keys per query"].append(len(keys))
-        counts["stop keys per query"].append(len(stop))
-        counts["key rows read (non-stop keys)"].append(rows)
-        counts["SQL queries per call"].append(len(captured.captured_queries))
-        counts["candidates scored"].append(len(profiles))
+    # The normalising inside candidate_profiles is timed by wrapping the service's customer_profile.
+    normalised = [0.0, 0.0]
+
+    def timed_profile(record: Any) -> Any:
+        started = (time.perf_counter(), time.thread_time())
+        try:
+            return customer_profile(record)
+        finally:
+            normalised[0] += time.perf_counter() - started[0]
+            normalised[1] += time.thread_time() - started[1]
+
+    service.customer_profile = timed_profile
+    try:
+        for _kind, name, uscc in queries:
+            marks = [(time.perf_counter(), time.thread_time())]
+            profile = query_profile(name=name, uscc=uscc)
+            marks.append((time.perf_counter(), time.thread_time()))
+            normalised[:] = [0.0, 0.0]
+            profiles = DatabaseCandidates().candidate_profiles(profile)
+            marks.append((time.perf_counter(), time.thread_time()))
+            verdict(rank_candidates(profile, profiles))
+            marks.append((time.perf_counter(), time.thread_time()))
+            spans = [(marks[1][0] - marks[0][0], marks[1][1] - marks[0][1]),
+                     (marks[2][0] - marks[1][0] - normalised[0], marks[2][1] - marks[1][1] - normalised[1]),
+                     (normalised[0], normalised[1]), (marks[3][0] - marks[2][0], marks[3][1] - marks[2][1])]
+            for phase, (wall, cpu) in zip(names, spans, strict=True):
+                phases[f"{phase} (wall)"].append(wall)
+                phases[f"{phase} (CPU)"].append(cpu)
+            counts["candidates scored"].append(len(profiles))
+            _count(profile, limit, counts)
+    finally:
+        service.customer_profile = customer_profile
     return {"phases_ms": {k: summary_ms(v) for k, v in phases.items()},
             "counts_mean": {k: round(sum(v) / len(v), 1) for k, v in counts.items()},
             "counts_max": {k: max(v) for k, v in counts.items()}, "stop_key_limit": limit}
+
+
+def _count(profile: Any, limit: int, counts: dict[str, list[int]]) -> None:
+    """Keys, stop keys, key rows read and SQL queries of one check."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kamguard.customers.domain.dedupe import blocking_keys
+    from kamguard.customers.models import DedupeKey, DedupeStopKey
+    from kamguard.customers.services.dedupe import DatabaseCandidates
+
+    keys = {key.key[:160] for key in blocking_keys(profile)}
+    stop = set(DedupeStopKey.objects.filter(key__in=keys, customers__gt=limit).values_list("key", flat=True))
+    rows = DedupeKey.objects.filter(key__in=keys - stop).count() if keys - stop else 0
+    with CaptureQueriesContext(connection) as captured:
+        DatabaseCandidates().candidate_profiles(profile)
+    counts["keys per query"].append(len(keys))
+    counts["stop keys per query"].append(len(stop))
+    counts["key rows read (non-stop keys)"].append(rows)
+    counts["SQL queries per call"].append(len(captured.captured_queries))
 
 
 def key_agreement(sample: int = 500) -> float:
@@ -656,6 +673,18 @@ def main() -> int:
             database.drop()
 
 
+def clear_name_caches() -> None:
+    """Empty the engine's caches of normalised names and pinyin (each holds up to tens of thousands of names:
+    a variant measured after another would otherwise find the same queries' and candidates' names cached)."""
+    from kamguard.customers.domain import dedupe, normalise
+
+    for module in (dedupe, normalise):
+        for value in vars(module).values():
+            bounded = getattr(value, "cache_parameters", lambda: {})().get("maxsize") is not None  # not the loaders
+            if bounded and getattr(value, "__module__", "") == module.__name__:
+                value.cache_clear()
+
+
 def server_memory() -> str:
     """PostgreSQL: shared_buffers and the peak RSS of the server process that ran the checks (it counts the
     shared buffers it touched); empty on SQLite, whose page cache is in this process."""
@@ -702,6 +731,7 @@ def measure(args: argparse.Namespace, plan: Plan, database: BenchDatabase, varia
     answers: dict[str, list[Any]] = {}
     for variant in variants:
         run_queries(warmup, variant)
+        clear_name_caches()  # every variant meets the measured names for the first time, as a new entry would
         gc.collect()
         load_start = os.getloadavg()[0]
         watch = Stopwatch()
@@ -723,6 +753,7 @@ def measure(args: argparse.Namespace, plan: Plan, database: BenchDatabase, varia
             pairs = list(zip(answers[first], answers[variant], strict=True))
             results[variant]["same_verdict_as_first"] = round(sum(a.verdict == b.verdict for a, b in pairs) / len(pairs), 4)
             results[variant]["same_top_candidate_as_first"] = round(sum(_top(a) == _top(b) for a, b in pairs) / len(pairs), 4)
+    clear_name_caches()
     detail = breakdown(measured[: min(200, len(measured))]) if "current" in variants else {}
     peak = peak_rss_mib()
     server = server_memory()
