@@ -61,6 +61,7 @@ from kamguard.customers.services.common import is_supervising
 from kamguard.customers.services.dedupe import (
     DATABASE_CANDIDATE_LIMIT,
     LIVE_STATUSES,
+    STOP_KEY_LIMIT,
     CandidateView,
     _records,
     candidates_for_viewer,
@@ -208,9 +209,11 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _stop_keys(keys: set[str]) -> set[str]:
+    """The keys held by more customers than the lookup reads (as `DatabaseCandidates` decides them)."""
     found: set[str] = set()
     for chunk in _chunks(sorted(keys), 900):
-        found.update(DedupeStopKey.objects.filter(key__in=list(chunk)).values_list("key", flat=True))
+        found.update(DedupeStopKey.objects.filter(key__in=list(chunk), customers__gt=STOP_KEY_LIMIT)
+                     .values_list("key", flat=True))
     return found
 
 

@@ -169,3 +169,22 @@ def test_the_import_mixes_batches_and_updates_in_file_order(world, pool, monkeyp
     [problem] = report.errors
     assert problem.row == 6 and "N-1" in problem.message and "row 2 of this file" in problem.message
     assert chain_verify().ok
+
+
+def test_stop_keys_follow_the_lookups_limit(world, pool):
+    # given: a stored customer, and stop-key rows for all of its keys — first under the limit, then over it
+    from kamguard.customers.models import DedupeStopKey
+    from kamguard.customers.services.dedupe import STOP_KEY_LIMIT
+
+    stored = customer_create(actor=None, name=COMPANIES[4], to_pool=True)
+    keys = list(DedupeKey.objects.filter(customer=stored).values_list("key", flat=True))
+    DedupeStopKey.objects.bulk_create([DedupeStopKey(key=k, customers=STOP_KEY_LIMIT) for k in keys],
+                                      ignore_conflicts=True)
+    DedupeStopKey.objects.filter(key__in=keys).update(customers=STOP_KEY_LIMIT)
+    # when / then: keys at the limit are still read — the duplicate is found
+    [found] = customers_create_many(actor=None, inputs=inputs([COMPANIES[4]], to_pool=True))
+    assert isinstance(found.error, DuplicateCustomer)
+    # when / then: over the limit they are skipped, as DatabaseCandidates skips them
+    DedupeStopKey.objects.filter(key__in=keys).update(customers=STOP_KEY_LIMIT + 1)
+    [skipped] = customers_create_many(actor=None, inputs=inputs([COMPANIES[4]], to_pool=True))
+    assert skipped.customer is not None
