@@ -4,8 +4,9 @@
   the rule set and to people with scope "all" (auditors).
 - The allocation log: people with scope "all" see everything; supervisors the decisions of their teams and
   about customers they may see; anyone else the decisions about customers they may see (a manager: their own).
-- Intake: supervisors and scope "all" see every lead (leads belong to nobody before allocation); anyone else
-  the leads they submitted, the leads that became customers they may see, and duplicates of those customers.
+- Intake: scope "all" sees every lead; anyone else the leads they submitted, the leads that became customers
+  they may see, and duplicates of those customers; a supervisor also every lead that became nobody's customer
+  (held or rejected: for review) and the leads whose allocation decisions they may see in the log.
 - Capacities, absences and departure notices: people in the viewer's data scope.
 
 Functions (keyword-only, viewer first):
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from kamguard.allocation.models import (
@@ -163,9 +164,18 @@ def intake_list(*, viewer: User, outcome: str = "", channel: str = "", search: s
     qs = Intake.objects.select_related("customer", "duplicate_of", "submitted_by", "reviewed_by", "rule_set")
     if not _active(viewer):
         return qs.none()
-    if not (viewer.scope == Scope.ALL or is_supervisor(viewer)):
+    if viewer.scope != Scope.ALL and not (is_supervisor(viewer) and _decision_q(viewer) is None):
         visible = Customer.objects.filter(customer_visibility_q(viewer)).values("pk")
-        qs = qs.filter(Q(submitted_by=viewer) | Q(customer__in=visible) | Q(duplicate_of__in=visible))
+        q = Q(submitted_by=viewer) | Q(customer__in=visible) | Q(duplicate_of__in=visible)
+        if is_supervisor(viewer):
+            # A lead that became nobody's customer (held, rejected) is for any supervisor to review; one that
+            # became a customer is theirs only as far as its customer or its decisions are (the allocation log's
+            # rule): a lead's fields are the customer's name and contacts.
+            decisions = AllocationDecision.objects.filter(intake=OuterRef("pk"))
+            decision_q = _decision_q(viewer)
+            q |= Q(customer__isnull=True, duplicate_of__isnull=True)
+            q |= Q(Exists(decisions.filter(decision_q or Q())))
+        qs = qs.filter(q)
     if outcome:
         qs = qs.filter(outcome=outcome)
     if channel:

@@ -1,0 +1,77 @@
+"""Found in review: what a lead shows to people outside its customer's scope, and the batch path recording the
+same duplicate-check result as the single path."""
+
+from __future__ import annotations
+
+from kamguard.allocation.models import Intake
+from kamguard.allocation.selectors import intake_list
+from kamguard.allocation.services.intake import intake_submit
+from kamguard.allocation.tests.conftest import lead
+from kamguard.org.services import user_create
+
+
+def _west_supervisor(world):
+    return user_create(actor=None, username="wes", full_name="韦思", roles=["supervisor"], password="x" * 16,
+                       email="wes@example.com", department=world.west)
+
+
+def test_a_supervisor_elsewhere_does_not_read_leads_that_became_customers_they_may_not_see(world, alloc, client_for):
+    # given a Shanghai lead allocated in the east (with its contact) and a held lead that is nobody's yet
+    east = intake_submit(actor=world.sam, channel="form", fields=lead(
+        region="310115", tier="B", contact_name="张三", contact_phone="13912345678"))
+    assert east.outcome == "allocated"
+    wes = _west_supervisor(world)
+    # then the west supervisor neither lists it, nor opens it by page or API, nor finds it by name
+    assert east.pk not in set(intake_list(viewer=wes).values_list("pk", flat=True))
+    assert east.pk not in set(intake_list(viewer=wes, search=east.fields["name"]).values_list("pk", flat=True))
+    client = client_for(wes)
+    assert client.get(f"/allocation/intake/{east.pk}/").status_code == 404
+    assert client.get(f"/api/v1/allocation/intake/{east.pk}").status_code == 404
+    listed = client.get("/api/v1/allocation/intake?limit=200").json()["items"]
+    assert east.pk not in {i["id"] for i in listed}
+    assert "13912345678" not in client.get("/allocation/intake/").content.decode()
+    # while the east supervisor, the owner and the auditor still do
+    for viewer in (world.sam, east.customer.owner, world.audrey):
+        assert east.pk in set(intake_list(viewer=viewer).values_list("pk", flat=True)), viewer
+    # and a lead held for review is still every supervisor's to see
+    held = Intake.objects.create(channel="web", fields={"name": "某某公司"}, outcome="held",
+                                 submitted_at=east.submitted_at)
+    assert held.pk in set(intake_list(viewer=wes).values_list("pk", flat=True))
+
+
+def test_a_batch_records_the_duplicate_check_as_the_single_path_does(world, alloc):
+    from kamguard.allocation.services.batch import Lead, intake_submit_many
+    from kamguard.customers.services.records import customer_create
+
+    existing = customer_create(actor=world.alice, name="上海浦江物流有限公司", pool=alloc.pool)
+    # given a lead similar to a customer and a distinct one, both with a reason to register them (one by one the
+    # first is recorded as a possible duplicate with its candidates, the second as unique: test_intake)
+    results = intake_submit_many(actor=world.sam, channel="import", leads=[
+        Lead(fields=lead("上海浦疆物流有限公司", region="310115"), duplicate_reason="又一家法人"),
+        Lead(fields=lead(region="310115"), duplicate_reason="以防万一")])
+    similar, distinct = (Intake.objects.get(pk=r.intake.pk) for r in results)
+    # then the batch records what the check found, as one by one: filterable and shown on the lead
+    assert similar.outcome == "allocated" and similar.dedupe_verdict == "possible_duplicate"
+    assert existing.pk in {c["customer_id"] for c in similar.dedupe_candidates}
+    assert all(c["name"] for c in similar.dedupe_candidates)
+    assert distinct.outcome == "allocated" and distinct.dedupe_verdict == "unique"
+
+
+def test_a_nul_character_in_a_lead_is_refused_not_a_server_error(world, alloc, client_for):
+    import json
+
+    from kamguard.customers.models import Customer
+
+    client = client_for(world.sam)
+    before = Customer.objects.count()
+    for payload in ({"name": "上海某某\x00有限公司"}, {"name": "上海某某有限公司", "source": "a\x00b"},
+                    {"name": "上海某某有限公司", "region": "31\x00"}, {"name": "上海某某有限公司", "aliases": ["a\x00"]},
+                    {"name": "上海某某有限公司", "contact_phone": "\x00"}):
+        response = client.post("/api/v1/allocation/intake", data=json.dumps(payload), content_type="application/json")
+        assert response.status_code == 422, (payload, response.content[:300])
+        field = next(k for k, v in payload.items() if "\x00" in (v if isinstance(v, str) else "".join(v)))
+        assert field in {e["field"] for e in response.json()["errors"]}
+    # nothing registered; each refusal is recorded, without the NUL
+    assert Customer.objects.count() == before
+    rejected = Intake.objects.filter(outcome="rejected", channel="api")
+    assert rejected.count() == 5 and not any("\x00" in json.dumps(i.fields) for i in rejected)
