@@ -253,13 +253,16 @@ def _write_log(*, actor: User | None, channel: str, rule_set: RuleSet | None, ve
     if not accepted:
         return
     decided = timezone.now()
+    similar = _similar_found(accepted)
     intakes = []
     for item in accepted:
         assert item.outcome is not None and item.outcome.customer is not None
+        found = similar.get(item.outcome.customer.pk)
         intakes.append(Intake(
             channel=channel, submitted_at=item.submitted_at, submitted_by=actor, fields=item.clean,
             expected_value=Decimal(item.clean["expected_value"]) if item.clean.get("expected_value") else None,
-            ip_address=item.lead.ip_address, dedupe_verdict="unique" if not item.lead.duplicate_reason else "",
+            ip_address=item.lead.ip_address, dedupe_verdict="possible_duplicate" if found is not None else "unique",
+            dedupe_candidates=found or [],
             duplicate_reason=(item.lead.duplicate_reason or "").strip(), rule_set=rule_set,
             outcome=IntakeOutcome.ALLOCATED if item.owner is not None else IntakeOutcome.POOL,
             customer=item.outcome.customer, decided_at=decided))
@@ -293,6 +296,24 @@ def _write_log(*, actor: User | None, channel: str, rule_set: RuleSet | None, ve
     Intake.objects.bulk_update(intakes, ["outcome_detail"], batch_size=500)
     TimelineEntry.objects.bulk_create(timeline, batch_size=500)
     audit_record_many(actor=actor, entries=entries)
+
+
+def _similar_found(accepted: list[_Pending]) -> dict[int, list[dict[str, Any]]]:
+    """The similar customers the check found for the leads registered despite them (the batch registration
+    notes them on the new customer's timeline), shaped as the single path records them on the intake; a lead
+    not among these was unique (a batch registers no other: it refuses duplicates and unexplained similars)."""
+    ids = [item.outcome.customer.pk for item in accepted if (item.lead.duplicate_reason or "").strip()
+           and item.outcome is not None and item.outcome.customer is not None]
+    if not ids:
+        return {}
+    found = dict(TimelineEntry.objects.filter(customer_id__in=ids, kind="customer.possible_duplicate").values_list(
+        "customer_id", "data"))
+    wanted = {c for data in found.values() for c in (data or {}).get("candidates") or [] if isinstance(c, int)}
+    names = dict(Customer.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    return {customer_id: [{"customer_id": c, "name": names.get(c, ""), "score": None, "reasons": []}
+                          if isinstance(c, int) else {"customer_id": None, "name": str(c), "score": None, "reasons": []}
+                          for c in (data or {}).get("candidates") or []]
+            for customer_id, data in found.items()}
 
 
 def _decision_row(item: _Pending, intake: Intake, customer: Customer,
