@@ -89,7 +89,11 @@ def intake_fields_clean(fields: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(fields) - set(INTAKE_FIELDS))
     for key in unknown:
-        errors[str(key)[:40]] = [_("Unknown field.")]
+        errors[_no_nul(str(key))[:40]] = [_("Unknown field.")]
+    nul = sorted(str(k) for k, v in fields.items() if k in INTAKE_FIELDS and any(
+        "\x00" in str(part) for part in (v if isinstance(v, list | tuple) else [v])))
+    if nul:  # PostgreSQL stores no NUL character (Django's forms refuse it too, with this message)
+        raise ValidationFailed(field_errors={key: [_("Null characters are not allowed.")] for key in nul})
     clean: dict[str, Any] = {}
     name = _text(fields.get("name"), 400)
     if not name:
@@ -188,7 +192,11 @@ def _safe_raw(fields: Any) -> dict[str, Any]:
     """What to keep of a rejected submission: known fields, as short text."""
     if not isinstance(fields, dict):
         return {}
-    return {str(k)[:40]: str(v)[:300] for k, v in list(fields.items())[:40]}
+    return {_no_nul(str(k))[:40]: _no_nul(str(v))[:300] for k, v in list(fields.items())[:40]}
+
+
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "")
 
 
 def _record_rejected(*, actor: User | None, channel: str, fields: Any, detail: str, ip_address: str | None,
