@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
+from pydantic import field_validator
 
 from kamguard.allocation import selectors
 from kamguard.allocation.models import (
@@ -58,7 +59,35 @@ def _ref(model: type[Any], pk: int | None, field: str) -> Any:
     return found
 
 
-class ListParams(Schema):
+def _nul_free(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_nul_free(k) and _nul_free(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_nul_free(v) for v in value)
+    return True
+
+
+class In(Schema):
+    """An input: no text in it, nested rule sets included, holds a NUL character (PostgreSQL stores none). A lead
+    (IntakeIn) is checked by the intake service instead, which records the refusal."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if not _nul_free(value):
+            raise ValueError(_("Null characters are not allowed."))
+        return value
+
+
+def _reason_param(reason: str) -> str:
+    if "\x00" in reason:
+        raise ValidationFailed(field_errors={"reason": [_("Null characters are not allowed.")]})
+    return reason
+
+
+class ListParams(In):
     cursor: str | None = Field(None, max_length=500)
     limit: int = Field(50, ge=1, le=200)
 
@@ -83,7 +112,7 @@ def _rule_set_out(r: RuleSet) -> RuleSetOut:
                       draft_count=getattr(r, "draft_count", 0) or 0, created_at=r.created_at, updated_at=r.updated_at)
 
 
-class RuleSetIn(Schema):
+class RuleSetIn(In):
     name: str = Field(..., min_length=1, max_length=120)
     description: str = Field("", max_length=2000)
     department_id: int | None = None
@@ -92,7 +121,7 @@ class RuleSetIn(Schema):
     note: str = Field("", max_length=1000)
 
 
-class RuleSetPatch(Schema):
+class RuleSetPatch(In):
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=2000)
     is_default: bool | None = None
@@ -163,22 +192,22 @@ def _version_out(v: RuleSetVersion) -> VersionOut:
                       activated_at=v.activated_at, retired_at=v.retired_at)
 
 
-class VersionIn(Schema):
+class VersionIn(In):
     rules: dict[str, Any] = Field(..., description=RULES_DESCRIPTION)
     note: str = Field("", max_length=1000)
     based_on_id: int | None = None
 
 
-class VersionPut(Schema):
+class VersionPut(In):
     rules: dict[str, Any] = Field(..., description=RULES_DESCRIPTION)
     note: str = Field("", max_length=1000)
 
 
-class NoteIn(Schema):
+class NoteIn(In):
     note: str = Field("", max_length=1000)
 
 
-class ReasonIn(Schema):
+class ReasonIn(In):
     reason: str = Field(..., min_length=1, max_length=1000)
 
 
@@ -343,7 +372,7 @@ def _simulation_out(r: simulation.SimulationResult) -> SimulationOut:
                  for c in r.changed_subjects])
 
 
-class SimulateIn(Schema):
+class SimulateIn(In):
     months: int = Field(3, ge=1, le=24)
 
 
@@ -461,7 +490,7 @@ def intake_get(request: HttpRequest, intake_id: int) -> Any:
     return _intake_out(_intake_get(_viewer(request), intake_id))
 
 
-class ReviewIn(Schema):
+class ReviewIn(In):
     action: Literal["proceed", "duplicate", "reject"]
     reason: str = Field(..., min_length=1, max_length=1000)
     duplicate_of_id: int | None = None
@@ -568,7 +597,7 @@ def decision_get(request: HttpRequest, decision_id: int) -> Any:
     return _decision_detail_out(selectors.decision_get(viewer=_viewer(request), decision_id=decision_id))
 
 
-class ReassignIn(Schema):
+class ReassignIn(In):
     to_owner_id: int | None = Field(None, description="Empty: to the pool")
     pool_id: int | None = None
     reason: str = Field(..., min_length=1, max_length=1000)
@@ -682,7 +711,7 @@ def alert_list(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-pk",), serialize=_alert_out)
 
 
-class AcknowledgeIn(Schema):
+class AcknowledgeIn(In):
     note: str = Field(..., min_length=1, max_length=2000)
 
 
@@ -694,7 +723,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int, payload: AcknowledgeI
     return _alert_out(FairnessAlert.objects.select_related("team").get(pk=alert.pk))
 
 
-class TeamSettingIn(Schema):
+class TeamSettingIn(In):
     pool_id: int | None = Field(None, description="The team's pool for first-come allocation")
     max_gini_count: Decimal | None = Field(None, ge=0, le=1)
     max_gini_value: Decimal | None = Field(None, ge=0, le=1)
@@ -748,7 +777,7 @@ def capacity_list(request: HttpRequest, filters: Query[CapacityFilter]) -> Any:
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("pk",), serialize=_capacity_out)
 
 
-class CapacityIn(Schema):
+class CapacityIn(In):
     capacity: int | None = Field(None, ge=0, le=100000, description="Empty: unlimited")
 
 
@@ -793,7 +822,7 @@ def absence_list(request: HttpRequest, filters: Query[AbsenceFilter]) -> Any:
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-pk",), serialize=_absence_out)
 
 
-class AbsenceIn(Schema):
+class AbsenceIn(In):
     person_id: int
     kind: Literal["absent", "on_leave"]
     starts_on: dt.date
@@ -816,7 +845,7 @@ def absence_delete(request: HttpRequest, absence_id: int, reason: str = "") -> A
     viewer = _viewer(request)
     if not selectors.absence_list(viewer=viewer).filter(pk=absence_id).exists():
         raise NotFound()
-    people.absence_remove(actor=viewer, absence_id=absence_id, reason=reason[:1000])
+    people.absence_remove(actor=viewer, absence_id=absence_id, reason=_reason_param(reason)[:1000])
     return Status(204, None)
 
 
@@ -831,7 +860,7 @@ class DepartureNoticeOut(Schema):
     note: str
 
 
-class DepartureNoticeIn(Schema):
+class DepartureNoticeIn(In):
     noticed_on: dt.date
     leaves_on: dt.date | None = None
     note: str = Field("", max_length=300)
@@ -864,5 +893,5 @@ def departure_notice_put(request: HttpRequest, person_id: int, payload: Departur
 def departure_notice_delete(request: HttpRequest, person_id: int, reason: str = "") -> Any:
     viewer = _viewer(request)
     person = _person(viewer, person_id)
-    people.departure_notice_remove(actor=viewer, person=person, reason=reason[:1000])
+    people.departure_notice_remove(actor=viewer, person=person, reason=_reason_param(reason)[:1000])
     return Status(204, None)

@@ -82,6 +82,18 @@ def _viewer(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+def _text(data: Any, name: str) -> str:
+    """A submitted text without NUL characters (PostgreSQL stores and compares none: a 500 otherwise)."""
+    return str(data.get(name, "")).replace("\x00", "")
+
+
+def _without_nul(data: Any) -> Any:
+    clean = data.copy()
+    for key in clean:
+        clean.setlist(key, [v.replace("\x00", "") if isinstance(v, str) else v for v in clean.getlist(key)])
+    return clean
+
+
 def _int(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() else None
@@ -281,7 +293,7 @@ def _editor_page(request: HttpRequest, *, rule_set: Any, version: RuleSetVersion
     if not may_manage_rule_set(viewer, rule_set):
         raise PermissionRefused(_("Only an administrator or the director responsible can change allocation rules."))
     if request.method == "POST":
-        editor = editor_from_post(request.POST)
+        editor = editor_from_post(_without_nul(request.POST))
         action = request.POST.get("action", "")
         if action != "save":
             editor_apply(editor, action)
@@ -381,7 +393,7 @@ def version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
 def version_retire(request: HttpRequest, version_id: int) -> HttpResponse:
     viewer = _viewer(request)
     version = _version(viewer, version_id)
-    reason = request.POST.get("reason", "").strip() or _("Discarded from the rule set page.")
+    reason = _text(request.POST, "reason").strip() or _("Discarded from the rule set page.")
     try:
         rulesets.rule_set_version_retire(actor=viewer, version_id=version.pk, reason=reason)
     except (ValidationFailed, Conflict) as exc:
@@ -469,7 +481,7 @@ def intake_list(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("channel", "")
     qs = selectors.intake_list(viewer=viewer, outcome=outcome if outcome in IntakeOutcome.values else "",
                                channel=channel if channel in IntakeChannel.values else "",
-                               search=request.GET.get("q", "")[:100])
+                               search=_text(request.GET, "q")[:100])
     if verdict in VERDICTS:
         qs = qs.filter(dedupe_verdict=verdict)
     page = paginate(request, qs)
@@ -568,7 +580,7 @@ def intake_review(request: HttpRequest, intake_id: int) -> HttpResponse:
     duplicate_of = request.POST.get("duplicate_of", "")
     try:
         intake_services.intake_review(actor=viewer, intake_id=intake.pk, action=request.POST.get("action", ""),
-                                      reason=request.POST.get("reason", ""),
+                                      reason=_text(request.POST, "reason"),
                                       duplicate_of_id=int(duplicate_of) if duplicate_of.isdigit() else None)
     except (ValidationFailed, Conflict) as exc:
         messages.error(request, " ".join([str(exc.message)] + [str(m) for ms in exc.field_errors.values() for m in ms]))
@@ -641,7 +653,7 @@ def decision_list(request: HttpRequest) -> HttpResponse:
     manual = {"1": True, "0": False}.get(request.GET.get("manual", ""))
     qs = selectors.decision_list(viewer=viewer, since=start, until=end, team_id=_int(request, "team"),
                                  person_id=_int(request, "person"), manual=manual)
-    rule_key, search = request.GET.get("rule", "").strip()[:80], request.GET.get("q", "").strip()[:100]
+    rule_key, search = _text(request.GET, "rule").strip()[:80], _text(request.GET, "q").strip()[:100]
     if rule_key:
         qs = qs.filter(rule_key=rule_key)
     if search:
@@ -802,7 +814,7 @@ def availability(request: HttpRequest) -> HttpResponse:
 
     viewer = _viewer(request)
     people_qs = org_selectors.user_list(viewer=viewer, is_active=True, team_id=_int(request, "team"),
-                                        search=request.GET.get("q", "")[:100], sort="name")
+                                        search=_text(request.GET, "q")[:100], sort="name")
     page = paginate(request, people_qs)
     persons = list(page.object_list)
     ids = [p.pk for p in persons]
@@ -889,7 +901,7 @@ def absence_add(request: HttpRequest) -> HttpResponse:
 def absence_remove(request: HttpRequest, absence_id: int) -> HttpResponse:
     viewer = _viewer(request)
     try:
-        people.absence_remove(actor=viewer, absence_id=absence_id, reason=request.POST.get("reason", ""))
+        people.absence_remove(actor=viewer, absence_id=absence_id, reason=_text(request.POST, "reason"))
     except ValidationFailed as exc:
         messages.error(request, str(exc.message))
     else:
@@ -926,7 +938,7 @@ def departure_notice_remove(request: HttpRequest, person_id: int) -> HttpRespons
 
     person = org_selectors.user_get(viewer=viewer, user_id=person_id)
     try:
-        people.departure_notice_remove(actor=viewer, person=person, reason=request.POST.get("reason", ""))
+        people.departure_notice_remove(actor=viewer, person=person, reason=_text(request.POST, "reason"))
     except ValidationFailed as exc:
         messages.error(request, _errors_text(exc))
     else:

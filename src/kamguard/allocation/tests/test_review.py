@@ -75,3 +75,38 @@ def test_a_nul_character_in_a_lead_is_refused_not_a_server_error(world, alloc, c
     assert Customer.objects.count() == before
     rejected = Intake.objects.filter(outcome="rejected", channel="api")
     assert rejected.count() == 5 and not any("\x00" in json.dumps(i.fields) for i in rejected)
+
+
+def test_nul_characters_elsewhere_are_refused_or_dropped_never_a_server_error(world, alloc, client_for):
+    import json
+
+    from kamguard.allocation.models import RuleSet, RuleSetVersion
+
+    client = client_for(world.adam)
+    client.raise_request_exception = False
+    rules = alloc.rules(world)
+    rules["rules"][0]["conditions"] = [{"field": "source", "operator": "eq", "value": "官网\x00"}]
+    versions = RuleSetVersion.objects.count()
+    for url, payload in (("/api/v1/allocation/rule-sets", {"name": "规则\x00"}),
+                         ("/api/v1/allocation/rule-sets", {"name": "规则", "description": "\x00"}),
+                         (f"/api/v1/allocation/rule-sets/{alloc.rule_set.pk}/versions", {"rules": rules}),
+                         (f"/api/v1/allocation/versions/{alloc.version.pk}/retire", {"reason": "旧\x00"})):
+        response = client.post(url, data=json.dumps(payload), content_type="application/json")
+        assert response.status_code == 422, (url, response.content[:300])
+    assert RuleSet.objects.count() == 1 and RuleSetVersion.objects.count() == versions
+    assert RuleSetVersion.objects.get(pk=alloc.version.pk).status == "active"
+    for url in ("/api/v1/allocation/intake?q=%00", "/api/v1/allocation/decisions?rule_key=%00"):
+        assert client.get(url).status_code == 422, url
+    assert client.delete(f"/api/v1/allocation/people/{world.alice.pk}/departure-notice?reason=%00").status_code in (
+        404, 422)
+    # the pages drop them from searches and free text
+    for url in ("/allocation/intake/?q=%00", "/allocation/log/?rule=%00&q=%00", "/allocation/people/?q=%00"):
+        assert client.get(url).status_code == 200, url
+    response = client.post(f"/allocation/rule-sets/{alloc.rule_set.pk}/drafts/new/", {
+        "rule_count": "1", "r0-key": "web", "r0-name": "官网\x00", "r0-cond_count": "1", "r0-c0-field": "source",
+        "r0-c0-operator": "eq", "r0-c0-value": "官网\x00", "r0-target-kind": "pool",
+        "r0-target-pool": str(alloc.pool.pk),
+        "fallback-kind": "pool", "fallback-pool": str(alloc.pool.pk), "action": "save", "note": "草稿\x00"})
+    assert response.status_code in (200, 302)
+    draft = RuleSetVersion.objects.filter(status="draft").first()
+    assert draft is not None and "\x00" not in json.dumps(draft.rules) + draft.note
