@@ -659,8 +659,11 @@ def decision_list(request: HttpRequest) -> HttpResponse:
     if search:
         qs = qs.filter(customer__name__icontains=search)
     page = paginate(request, qs)
+    decisions = list(page.object_list)
+    for d in decisions:
+        d.strategy_label = STRATEGY_LABELS.get(d.strategy, d.strategy)  # type: ignore[attr-defined]
     return render(request, "allocation/decision_list.html", {
-        "page": page, "decisions": page.object_list, "total": page.paginator.count, "start": start, "end": end,
+        "page": page, "decisions": decisions, "total": page.paginator.count, "start": start, "end": end,
         "teams": selectors.fairness_team_list(viewer=viewer), "people": _people_choices(viewer),
         "can": _can(viewer)})
 

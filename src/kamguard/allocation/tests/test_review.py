@@ -110,3 +110,19 @@ def test_nul_characters_elsewhere_are_refused_or_dropped_never_a_server_error(wo
     assert response.status_code in (200, 302)
     draft = RuleSetVersion.objects.filter(status="draft").first()
     assert draft is not None and "\x00" not in json.dumps(draft.rules) + draft.note
+
+
+def test_intake_list_and_log_say_what_the_check_found_and_the_strategy_in_chinese(world, alloc, client_for):
+    from kamguard.customers.services.records import customer_create
+
+    customer_create(actor=world.alice, name="上海浦江物流有限公司", pool=alloc.pool)
+    held = intake_submit(actor=world.sam, channel="form", fields=lead("上海浦疆物流有限公司", region="310115"))
+    assert held.outcome == "held" and held.dedupe_verdict == "possible_duplicate"
+    intake_submit(actor=world.sam, channel="form", fields=lead(region="310115"))
+    client = client_for(world.sam)
+    page = client.get("/allocation/intake/?outcome=held", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    # the held lead is a possible duplicate, not "new"; the filter's choices are in Chinese
+    assert "疑似重复</span>" in page and "新客户</span>" not in page
+    assert "Possible duplicate" not in page and "No similar customer" not in page
+    log = client.get("/allocation/log/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "轮流分配" in log and "round_robin" not in log
