@@ -698,13 +698,24 @@ def customer_reassign(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = customer_selectors.customer_get(viewer=viewer, customer_id=customer_id)
     if not (is_admin(viewer) or is_supervisor(viewer)):
         raise PermissionRefused(_("Only a supervisor or an administrator can re-assign a customer."))
+    from kamguard.org import selectors as org_selectors
+
     form = ReassignForm(request.POST or None)
+    # A supervisor may re-assign only to people in their scope (the service refuses anyone else)
+    if not is_admin(viewer):
+        form.fields["to_owner"].queryset = org_selectors.user_list(  # type: ignore[attr-defined]
+            viewer=viewer, is_active=True, sort="name")
     if request.method == "POST" and form.is_valid():
         try:
             overrides.customer_reassign(actor=viewer, customer_id=customer.pk,
                                         new_owner=form.cleaned_data["to_owner"], reason=form.cleaned_data["reason"])
-        except (ValidationFailed, Conflict) as exc:
-            form_apply_error(form, exc)
+        except (ValidationFailed, Conflict, PermissionRefused) as exc:
+            if "new_owner" in exc.field_errors:
+                exc.field_errors["to_owner"] = exc.field_errors.pop("new_owner")
+            if isinstance(exc, PermissionRefused):
+                form.add_error("to_owner", str(exc.message))
+            else:
+                form_apply_error(form, exc)
         else:
             messages.success(request, _("%(name)s was re-assigned; the reason is in the allocation log.")
                              % {"name": customer.name})

@@ -126,3 +126,18 @@ def test_intake_list_and_log_say_what_the_check_found_and_the_strategy_in_chines
     assert "Possible duplicate" not in page and "No similar customer" not in page
     log = client.get("/allocation/log/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "轮流分配" in log and "round_robin" not in log
+
+
+def test_reassign_page_offers_only_people_in_scope_and_refuses_others_in_the_form(world, alloc, client_for):
+    from kamguard.customers.models import Customer
+
+    intake = intake_submit(actor=world.sam, channel="form", fields=lead(region="310115"))
+    customer = intake.customer
+    client = client_for(world.sam)
+    page = client.get(f"/allocation/customers/{customer.pk}/reassign/").content.decode()
+    assert world.carol.full_name not in page and world.bob.full_name in page
+    response = client.post(f"/allocation/customers/{customer.pk}/reassign/",
+                           {"to_owner": world.carol.pk, "reason": "她更熟悉"})
+    # a form error, not a refusal page; nothing changed
+    assert response.status_code == 200
+    assert Customer.objects.get(pk=customer.pk).owner_id == customer.owner_id
