@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -870,10 +871,11 @@ def capacity_edit(request: HttpRequest, person_id: int) -> HttpResponse:
     form = CapacityForm(request.POST or None, initial={f"capacity_{t.lower()}": current.get(t) for t in Tier.values})
     if request.method == "POST" and form.is_valid():
         try:
-            for tier in Tier.values:
-                value = form.cleaned_data[f"capacity_{tier.lower()}"]
-                if value != current.get(tier):
-                    people.capacity_set(actor=viewer, person=person, tier=tier, capacity=value)
+            with transaction.atomic():  # all three tiers or none: a refused one undoes those before it
+                for tier in Tier.values:
+                    value = form.cleaned_data[f"capacity_{tier.lower()}"]
+                    if value != current.get(tier):
+                        people.capacity_set(actor=viewer, person=person, tier=tier, capacity=value)
         except ValidationFailed as exc:
             form_apply_error(form, exc)
         else:

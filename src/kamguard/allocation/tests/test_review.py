@@ -141,3 +141,17 @@ def test_reassign_page_offers_only_people_in_scope_and_refuses_others_in_the_for
     # a form error, not a refusal page; nothing changed
     assert response.status_code == 200
     assert Customer.objects.get(pk=customer.pk).owner_id == customer.owner_id
+
+
+def test_capacity_page_saves_all_tiers_or_none(world, alloc, client_for):
+    from kamguard.allocation.models import PersonCapacity
+    from kamguard.core.models import AuditEvent
+
+    client = client_for(world.sam)
+    events = AuditEvent.objects.count()
+    response = client.post(f"/allocation/people/{world.alice.pk}/capacity/",
+                           {"capacity_a": "5", "capacity_b": "999999", "capacity_c": ""})
+    # tier B is refused: tier A, before it, is not kept either
+    assert response.status_code == 200
+    assert not PersonCapacity.objects.filter(person=world.alice).exists()
+    assert AuditEvent.objects.count() == events
