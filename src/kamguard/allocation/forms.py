@@ -387,7 +387,7 @@ class SimulationForm(forms.Form):
     SOURCE_CHOICES = [("months", _("Intake of the last months")), ("file", _("A file of leads"))]
     source = forms.ChoiceField(label=_("Simulate against"), choices=SOURCE_CHOICES, initial="months",
                                widget=forms.RadioSelect)
-    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=36, initial=3, required=False)
+    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=24, initial=3, required=False)
     file = forms.FileField(label=_("File (CSV, XLSX or JSON Lines, customer columns)"), required=False)
 
 

@@ -56,7 +56,7 @@ from kamguard.allocation.models import (
 from kamguard.allocation.reasons import decision_sentence, skip_label
 from kamguard.allocation.services import fairness as fairness_services
 from kamguard.allocation.services import intake as intake_services
-from kamguard.allocation.services import overrides, people, rulesets
+from kamguard.allocation.services import overrides, people, rulesets, simulation
 from kamguard.allocation.services.common import (
     is_admin,
     is_supervisor,
@@ -72,7 +72,7 @@ from kamguard.core.errors import (
     RateLimited,
     ValidationFailed,
 )
-from kamguard.core.io.formats import FileRejected
+from kamguard.core.io.formats import FileRejected, FileTooLarge
 from kamguard.core.pages import form_apply_error, page_view, paginate
 from kamguard.customers.models import Pool, Tier
 from kamguard.org.domain.roles import Right
@@ -251,7 +251,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, "allocation/version_detail.html", {
         "version": version, "rule_set": version.rule_set, "words": rules_words(version.rules),
         "previous": previous, "diff": _diff_words(change), "can_manage": may_manage_rule_set(viewer, version.rule_set),
-        "can": _can(viewer)})
+        "can_simulate": simulation.may_simulate(viewer, version), "can": _can(viewer)})
 
 
 def _diff_words(change: rulesets.VersionDiff) -> dict[str, Any]:
@@ -408,10 +408,10 @@ def version_retire(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @page_view(Right.VIEW_ORG)
 def version_simulate(request: HttpRequest, version_id: int) -> HttpResponse:
-    from kamguard.allocation.services import simulation
-
     viewer = _viewer(request)
     version = _version(viewer, version_id)
+    if not simulation.may_simulate(viewer, version):  # refused before the form is filled in, not after
+        raise PermissionRefused(_("Only the rule set's managers and auditors can run simulations."))
     form = SimulationForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -421,6 +421,8 @@ def version_simulate(request: HttpRequest, version_id: int) -> HttpResponse:
                 upload = data.get("file")
                 if upload is None:
                     raise ValidationFailed(field_errors={"file": [_("Choose a file of leads.")]})
+                if (upload.size or 0) > MAX_SIMULATION_FILE:  # as the API: never read a huge upload into memory
+                    raise ValidationFailed(field_errors={"file": [str(FileTooLarge.default_message)]})
                 result = simulation.simulation_run(actor=viewer, version_id=version.pk, data=upload.read(),
                                                    filename=upload.name)
             else:
@@ -451,6 +453,8 @@ def _simulation_view(result: Any) -> dict[str, Any] | None:
                 else c["subject"]} for c in result.changed_subjects[:50]]
     return {"raw": result, "rows": rows, "chart": chart_bars(rows, most), "changed": changed}
 
+
+MAX_SIMULATION_FILE = 20 * 1024 * 1024  # the API's limit
 
 CHART_ROW = 26
 CHART_BAR_WIDTH = 260  # the longest bar; names take the 150 units on its left, the total the rest

@@ -72,7 +72,7 @@ class SimulationResult:
     changed_subjects: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _may_simulate(actor: User, version: RuleSetVersion) -> bool:
+def may_simulate(actor: User, version: RuleSetVersion) -> bool:
     return may_manage_rule_set(actor, version.rule_set) or actor.scope == Scope.ALL
 
 
@@ -153,7 +153,7 @@ def simulation_run(*, actor: User, version_id: int, months: int = 3, data: bytes
     version = RuleSetVersion.objects.select_related("rule_set", "rule_set__department").filter(pk=version_id).first()
     if version is None:
         raise NotFound()
-    if not _may_simulate(actor, version):
+    if not may_simulate(actor, version):
         raise PermissionRefused(_("Only the rule set's managers and auditors can run simulations."),
                                 extra={"right": "allocation.simulate"})
     now = on or timezone.now()

@@ -155,3 +155,27 @@ def test_capacity_page_saves_all_tiers_or_none(world, alloc, client_for):
     assert response.status_code == 200
     assert not PersonCapacity.objects.filter(person=world.alice).exists()
     assert AuditEvent.objects.count() == events
+
+
+def test_simulation_page_refuses_up_front_and_a_too_large_file(world, alloc, client_for, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kamguard.allocation import views
+
+    url = f"/allocation/versions/{alloc.version.pk}/simulate/"
+    manager = client_for(world.alice)
+    assert url not in manager.get(f"/allocation/versions/{alloc.version.pk}/").content.decode()
+    assert manager.get(url).status_code == 403
+    admin = client_for(world.adam)
+    assert url in admin.get(f"/allocation/versions/{alloc.version.pk}/").content.decode()
+    monkeypatch.setattr(views, "MAX_SIMULATION_FILE", 10)
+    response = admin.post(url, {"source": "file", "file": SimpleUploadedFile("leads.csv", b"name\n" + b"x" * 100)})
+    from django.utils import translation
+
+    from kamguard.core.io.formats import FileTooLarge
+
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        too_large = str(FileTooLarge.default_message)
+    assert response.status_code == 200 and too_large in response.content.decode()
+    page = admin.post(url, {"source": "months", "months": "30"}).content.decode()
+    assert "24" in page  # the form's own limit, the service's
