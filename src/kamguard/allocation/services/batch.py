@@ -114,14 +114,22 @@ def intake_submit_many(*, actor: User | None, channel: str, leads: Sequence[Lead
     cache = cache or BatchCache()
     lookups = _Lookups()
     results = [IntakeResult(lead=lead) for lead in leads]
-    for start in range(0, len(leads), BATCH_SIZE):
-        _batch(actor=actor, channel=channel, rule_set=rule_set, results=results[start:start + BATCH_SIZE],
-               cache=cache, lookups=lookups)
+    # Who is away or leaving is read for the day each lead was submitted, as the single path reads it: the
+    # leads are decided day by day (in one batch when they are all of one day, the usual case).
+    now = timezone.now()
+    by_day: dict[dt.date, list[IntakeResult]] = {}
+    for result in results:
+        by_day.setdefault(timezone.localdate(result.lead.submitted_at or now), []).append(result)
+    for day in sorted(by_day):
+        group = by_day[day]
+        for start in range(0, len(group), BATCH_SIZE):
+            _batch(actor=actor, channel=channel, rule_set=rule_set, results=group[start:start + BATCH_SIZE],
+                   cache=cache, lookups=lookups, on=day)
     return results
 
 
 def _batch(*, actor: User | None, channel: str, rule_set: RuleSet | None, results: list[IntakeResult],
-           cache: BatchCache, lookups: _Lookups) -> None:
+           cache: BatchCache, lookups: _Lookups, on: dt.date | None = None) -> None:
     pending: list[_Pending] = []
     now = timezone.now()
     for position, result in enumerate(results):
@@ -137,7 +145,7 @@ def _batch(*, actor: User | None, channel: str, rule_set: RuleSet | None, result
         version = RuleSetVersion.objects.filter(rule_set=rule_set, status=VersionStatus.ACTIVE).first() \
             if rule_set is not None else None
         ruleset = version_ruleset(version) if version is not None else None
-        loaded = state_load(ruleset=ruleset) if ruleset is not None else None
+        loaded = state_load(ruleset=ruleset, on=on) if ruleset is not None else None
         refused: set[int] = set()
         while True:
             accepted = [p for p in pending if p.position not in refused]

@@ -179,3 +179,25 @@ def test_simulation_page_refuses_up_front_and_a_too_large_file(world, alloc, cli
     assert response.status_code == 200 and too_large in response.content.decode()
     page = admin.post(url, {"source": "months", "months": "30"}).content.decode()
     assert "24" in page  # the form's own limit, the service's
+
+
+def test_a_batch_reads_absences_on_each_lead_s_day_as_the_single_path(world, alloc):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kamguard.allocation.services.batch import Lead, intake_submit_many
+    from kamguard.allocation.services.people import absence_add
+
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    day = timezone.localdate(yesterday)
+    absence_add(actor=world.sam, person=world.henry, kind="on_leave", starts_on=day, ends_on=day)
+    # one by one: a tier A lead of yesterday skips henry, who was on leave that day
+    single = intake_submit(actor=world.sam, channel="import", fields=lead(region="310115", tier="A"),
+                           submitted_at=yesterday)
+    assert single.customer.owner_id != world.henry.pk
+    # in a batch: the same for yesterday's lead; today's goes to henry, who is back
+    results = intake_submit_many(actor=world.sam, channel="import", leads=[
+        Lead(fields=lead(region="310115", tier="A"), submitted_at=yesterday),
+        Lead(fields=lead(region="310115", tier="A"))])
+    assert [r.intake.customer.owner_id == world.henry.pk for r in results] == [False, True]
