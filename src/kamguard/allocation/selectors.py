@@ -4,7 +4,7 @@
   the rule set and to people with scope "all" (auditors).
 - The allocation log: people with scope "all" see everything; supervisors the decisions of their teams and
   about customers they may see; anyone else the decisions about customers they may see (a manager: their own).
-- Intake: scope "all" sees every lead; anyone else the leads they submitted, the leads that became customers
+- Intake: scope "all" sees every lead; anyone else the leads they submitted or reviewed, the leads that became customers
   they may see, and duplicates of those customers; a supervisor also every lead that became nobody's customer
   (held or rejected: for review) and the leads whose allocation decisions they may see in the log.
 - Capacities, absences and departure notices: people in the viewer's data scope.
@@ -166,7 +166,7 @@ def intake_list(*, viewer: User, outcome: str = "", channel: str = "", search: s
         return qs.none()
     if viewer.scope != Scope.ALL and not (is_supervisor(viewer) and _decision_q(viewer) is None):
         visible = Customer.objects.filter(customer_visibility_q(viewer)).values("pk")
-        q = Q(submitted_by=viewer) | Q(customer__in=visible) | Q(duplicate_of__in=visible)
+        q = Q(submitted_by=viewer) | Q(reviewed_by=viewer) | Q(customer__in=visible) | Q(duplicate_of__in=visible)
         if is_supervisor(viewer):
             # A lead that became nobody's customer (held, rejected) is for any supervisor to review; one that
             # became a customer is theirs only as far as its customer or its decisions are (the allocation log's

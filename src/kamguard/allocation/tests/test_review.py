@@ -37,6 +37,11 @@ def test_a_supervisor_elsewhere_does_not_read_leads_that_became_customers_they_m
     held = Intake.objects.create(channel="web", fields={"name": "某某公司"}, outcome="held",
                                  submitted_at=east.submitted_at)
     assert held.pk in set(intake_list(viewer=wes).values_list("pk", flat=True))
+    # and when they decide it, they still see what became of it (wherever it went)
+    from kamguard.allocation.services.intake import intake_review
+
+    intake_review(actor=wes, intake_id=held.pk, action="proceed", reason="另一家公司")
+    assert client.get(f"/allocation/intake/{held.pk}/").status_code == 200
 
 
 def test_a_batch_records_the_duplicate_check_as_the_single_path_does(world, alloc):
