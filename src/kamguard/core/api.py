@@ -85,7 +85,11 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
     errors = []
     for item in exc.errors:
         loc = [str(part) for part in item.get("loc", []) if part not in ("body", "payload", "query", "path")]
-        errors.append({"field": ".".join(loc), "message": str(item.get("msg", ""))})
+        message = str(item.get("msg", ""))
+        if item.get("type") == "value_error" and message.startswith("Value error, "):
+            # A validator's own message (already in the user's language), without pydantic's English prefix.
+            message = message.removeprefix("Value error, ")
+        errors.append({"field": ".".join(loc), "message": message})
     return problem_response(request, status=422, title=_("Some values are not valid."), code="validation_failed",
                             errors=errors)
 

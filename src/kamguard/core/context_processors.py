@@ -68,4 +68,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         except Exception:  # noqa: S112 - a page not installed yet is simply not offered
             continue
         items.append({"key": item.key, "label": item.label, "url": url, "active": item.key == active_key})
-    return {"nav_items": items, "user_roles": sorted(r.value for r in user.roles)}
+    from kamguard.org.forms import ROLE_LABELS
+
+    # The roles in the user's language (shown as the name's tooltip), in a stable order.
+    return {"nav_items": items, "user_roles": [str(ROLE_LABELS[r]) for r in sorted(user.roles, key=lambda r: r.value)]}

@@ -71,3 +71,65 @@ class ApiProblemMiddleware:
         if status == 405 and response.has_header("Allow"):
             problem["Allow"] = response["Allow"]
         return problem
+
+
+def _nul_paths(body: bytes) -> list[str]:
+    """Where in a JSON body the NUL characters are, as field paths (`name`, `rules.2.name`)."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(path or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}".lstrip(".").replace("\x00", ""))
+                if "\x00" in str(key):
+                    found.append(f"{path}.{key}".lstrip(".").replace("\x00", ""))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}.{index}".lstrip("."))
+
+    walk(data, "")
+    return list(dict.fromkeys(found))
+
+
+class NulCharacterMiddleware:
+    """NUL characters never reach the services: PostgreSQL refuses them in text (a 500 otherwise), and no
+    name, note or search term has a use for one. In the API a query parameter or JSON body with one is a 422
+    problem naming the parameter; on pages a query parameter loses it (a pasted search term still works).
+    Form fields refuse it themselves (Django's ProhibitNullCharactersValidator); uploaded files are left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bad = [name for name, values in request.GET.lists() if "\x00" in name or any("\x00" in v for v in values)]
+        if request.path.startswith(API_PREFIX):
+            if not bad and request.content_type == "application/json" and (
+                    b"\\u0000" in request.body or b"\x00" in request.body):
+                bad = _nul_paths(request.body) or ["body"]
+            if bad:
+                from django.utils.translation import gettext
+
+                from kamguard.core.api import problem_response
+
+                message = gettext("Remove the NUL character (\\u0000): it is not allowed in any value.")
+                return problem_response(request, status=422, title=message, code="nul_character",
+                                        errors=[{"field": name.replace("\x00", ""), "message": message}
+                                                for name in bad])
+        elif bad:
+            cleaned = request.GET.copy()
+            for name in list(cleaned):
+                values = [v.replace("\x00", "") for v in cleaned.getlist(name)]
+                del cleaned[name]
+                cleaned.setlist(name.replace("\x00", ""), values)
+            cleaned._mutable = False
+            request.GET = cleaned  # type: ignore[assignment]  # a QueryDict made read-only, as Django's own
+        return self.get_response(request)

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "kamguard.core.middleware.NulCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "kamguard.core.middleware.ApiProblemMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
