@@ -155,6 +155,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # Sessions: absolute lifetime from sign-in, idle timeout enforced by SessionPolicyMiddleware.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# The cache holds rate-limit counters (the public lead form): in the database, so every web process counts
+# the same (the table comes with `kamguard migrate`, core migration 0004).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kamguard_cache"}}
 SESSION_COOKIE_AGE = env_int("KAMGUARD_SESSION_ABSOLUTE_MINUTES", 12 * 60) * 60
 SESSION_IDLE_SECONDS = env_int("KAMGUARD_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_COOKIE_HTTPONLY = True

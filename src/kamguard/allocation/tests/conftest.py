@@ -71,7 +71,8 @@ def base_rules(world: Any, pool: Pool) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
+def _fresh_cache(db: None) -> None:
+    """Rate-limit counters start at zero (the cache is a database table, not cleared by a flush)."""
     from django.core.cache import cache
 
     cache.clear()
