@@ -107,9 +107,11 @@ def test_hostile_inputs_are_refused_or_ignored_never_a_500(world, client_for):
         response = client.get(f"{BASE}/events", params)
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "cursor", params
     assert client.get(f"{BASE}/events", {"cursor": cursor([10**40])}).status_code in (200, 422)
-    for params in ({"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}, {"actor": "a\x00b"}, {"q": "\x00"},
-                   {"object_id": "\x00"}, {"action": "%_"}):
+    for params in ({"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}, {"action": "%_"}):
         assert client.get(f"{BASE}/events", params).status_code == 200, params
+    for params in ({"actor": "a\x00b"}, {"q": "\x00"}, {"object_id": "\x00"}):  # refused at the API's door
+        response = client.get(f"{BASE}/events", params)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == next(iter(params)), params
     assert client.get(f"{BASE}/events", {"date_to": "0001-01-01"}).json()["items"] == []
     assert client.get(f"{BASE}/events/{2**63}").status_code == 404
     assert client.get(f"{BASE}/events/0").status_code == 404
