@@ -13,9 +13,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
-from pydantic import field_validator
 
 from kamguard.allocation import selectors
 from kamguard.allocation.models import (
@@ -31,11 +29,10 @@ from kamguard.allocation.reasons import decision_sentence, skip_label
 from kamguard.allocation.services import fairness as fairness_services
 from kamguard.allocation.services import intake as intake_services
 from kamguard.allocation.services import overrides, people, rulesets, simulation
-from kamguard.core.api import Page, ProblemDetail, keyset_page
-from kamguard.core.errors import NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.api import Page, ProblemDetail, api_ref, api_viewer, keyset_page
+from kamguard.core.errors import NotFound
 from kamguard.core.io.formats import FileTooLarge
 from kamguard.customers.models import Pool
-from kamguard.org.domain.roles import Right
 from kamguard.org.models import Department, User
 
 router = Router(tags=["allocation"])
@@ -43,51 +40,9 @@ ERRORS: dict[int | tuple[int, ...], type[ProblemDetail]] = {(400, 401, 403, 404,
 MAX_SIMULATION_FILE = 20 * 1024 * 1024
 
 
-def _viewer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not user.has_right(Right.VIEW_ORG):
-        raise PermissionRefused(extra={"right": str(Right.VIEW_ORG)})
-    return user
 
 
-def _ref(model: type[Any], pk: int | None, field: str) -> Any:
-    if pk is None:
-        return None
-    found = model._default_manager.filter(pk=pk).first()
-    if found is None:
-        raise ValidationFailed(field_errors={field: [_("No such record: %(id)s.") % {"id": pk}]})
-    return found
-
-
-def _nul_free(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" not in value
-    if isinstance(value, dict):
-        return all(_nul_free(k) and _nul_free(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(_nul_free(v) for v in value)
-    return True
-
-
-class In(Schema):
-    """An input: no text in it, nested rule sets included, holds a NUL character (PostgreSQL stores none). A lead
-    (IntakeIn) is checked by the intake service instead, which records the refusal."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if not _nul_free(value):
-            raise ValueError(_("Null characters are not allowed."))
-        return value
-
-
-def _reason_param(reason: str) -> str:
-    if "\x00" in reason:
-        raise ValidationFailed(field_errors={"reason": [_("Null characters are not allowed.")]})
-    return reason
-
-
-class ListParams(In):
+class ListParams(Schema):
     cursor: str | None = Field(None, max_length=500)
     limit: int = Field(50, ge=1, le=200)
 
@@ -112,7 +67,7 @@ def _rule_set_out(r: RuleSet) -> RuleSetOut:
                       draft_count=getattr(r, "draft_count", 0) or 0, created_at=r.created_at, updated_at=r.updated_at)
 
 
-class RuleSetIn(In):
+class RuleSetIn(Schema):
     name: str = Field(..., min_length=1, max_length=120)
     description: str = Field("", max_length=2000)
     department_id: int | None = None
@@ -121,7 +76,7 @@ class RuleSetIn(In):
     note: str = Field("", max_length=1000)
 
 
-class RuleSetPatch(In):
+class RuleSetPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=2000)
     is_default: bool | None = None
@@ -137,7 +92,7 @@ RULES_DESCRIPTION = (
 
 @router.get("/rule-sets", response={200: Page[RuleSetOut], **ERRORS}, summary="Rule sets (everybody may read them)")
 def rule_set_list(request: HttpRequest, params: Query[ListParams]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.rule_set_list(viewer=viewer)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("pk",), serialize=_rule_set_out)
 
@@ -145,8 +100,8 @@ def rule_set_list(request: HttpRequest, params: Query[ListParams]) -> Any:
 @router.post("/rule-sets", response={201: RuleSetOut, **ERRORS}, summary="Create a rule set (directors, administrators)",
              description=RULES_DESCRIPTION)
 def rule_set_create(request: HttpRequest, payload: RuleSetIn) -> Any:
-    viewer = _viewer(request)
-    department = _ref(Department, payload.department_id, "department_id")
+    viewer = api_viewer(request)
+    department = api_ref(Department, payload.department_id, "department_id")
     created = rulesets.rule_set_create(actor=viewer, name=payload.name, description=payload.description,
                                        department=department, is_default=payload.is_default, rules=payload.rules,
                                        note=payload.note)
@@ -155,12 +110,12 @@ def rule_set_create(request: HttpRequest, payload: RuleSetIn) -> Any:
 
 @router.get("/rule-sets/{int:rule_set_id}", response={200: RuleSetOut, **ERRORS}, summary="One rule set")
 def rule_set_get(request: HttpRequest, rule_set_id: int) -> Any:
-    return _rule_set_out(selectors.rule_set_get(viewer=_viewer(request), rule_set_id=rule_set_id))
+    return _rule_set_out(selectors.rule_set_get(viewer=api_viewer(request), rule_set_id=rule_set_id))
 
 
 @router.patch("/rule-sets/{int:rule_set_id}", response={200: RuleSetOut, **ERRORS}, summary="Rename, describe, make default")
 def rule_set_update(request: HttpRequest, rule_set_id: int, payload: RuleSetPatch) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.rule_set_get(viewer=viewer, rule_set_id=rule_set_id)
     fields = payload.model_dump(exclude_unset=True, exclude={"reason"})
     fields = {k: v for k, v in fields.items() if v is not None}
@@ -192,29 +147,29 @@ def _version_out(v: RuleSetVersion) -> VersionOut:
                       activated_at=v.activated_at, retired_at=v.retired_at)
 
 
-class VersionIn(In):
+class VersionIn(Schema):
     rules: dict[str, Any] = Field(..., description=RULES_DESCRIPTION)
     note: str = Field("", max_length=1000)
     based_on_id: int | None = None
 
 
-class VersionPut(In):
+class VersionPut(Schema):
     rules: dict[str, Any] = Field(..., description=RULES_DESCRIPTION)
     note: str = Field("", max_length=1000)
 
 
-class NoteIn(In):
+class NoteIn(Schema):
     note: str = Field("", max_length=1000)
 
 
-class ReasonIn(In):
+class ReasonIn(Schema):
     reason: str = Field(..., min_length=1, max_length=1000)
 
 
 @router.get("/rule-sets/{int:rule_set_id}/versions", response={200: Page[VersionOut], **ERRORS},
             summary="Versions, newest first (drafts only for those who may manage the rule set, and auditors)")
 def version_list(request: HttpRequest, rule_set_id: int, params: Query[ListParams]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     rule_set = selectors.rule_set_get(viewer=viewer, rule_set_id=rule_set_id)
     qs = selectors.version_list(viewer=viewer, rule_set=rule_set)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("-number",), serialize=_version_out)
@@ -224,7 +179,7 @@ def version_list(request: HttpRequest, rule_set_id: int, params: Query[ListParam
              summary="Write a new draft (checked in full: nothing is saved when any rule is wrong)",
              description=RULES_DESCRIPTION)
 def version_create(request: HttpRequest, rule_set_id: int, payload: VersionIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.rule_set_get(viewer=viewer, rule_set_id=rule_set_id)
     version = rulesets.rule_set_version_create(actor=viewer, rule_set_id=rule_set_id, rules=payload.rules,
                                                note=payload.note, based_on_id=payload.based_on_id)
@@ -233,13 +188,13 @@ def version_create(request: HttpRequest, rule_set_id: int, payload: VersionIn) -
 
 @router.get("/versions/{int:version_id}", response={200: VersionOut, **ERRORS}, summary="One version")
 def version_get(request: HttpRequest, version_id: int) -> Any:
-    return _version_out(selectors.version_get(viewer=_viewer(request), version_id=version_id))
+    return _version_out(selectors.version_get(viewer=api_viewer(request), version_id=version_id))
 
 
 @router.put("/versions/{int:version_id}", response={200: VersionOut, **ERRORS}, summary="Change a draft",
             description=RULES_DESCRIPTION)
 def version_update(request: HttpRequest, version_id: int, payload: VersionPut) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     return _version_out(rulesets.rule_set_version_update(actor=viewer, version_id=version_id, rules=payload.rules,
                                                          note=payload.note))
@@ -248,7 +203,7 @@ def version_update(request: HttpRequest, version_id: int, payload: VersionPut) -
 @router.post("/versions/{int:version_id}/activate", response={200: VersionOut, **ERRORS},
              summary="Activate a draft (the active version is retired)")
 def version_activate(request: HttpRequest, version_id: int, payload: NoteIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     return _version_out(rulesets.rule_set_version_activate(actor=viewer, version_id=version_id, note=payload.note))
 
@@ -256,7 +211,7 @@ def version_activate(request: HttpRequest, version_id: int, payload: NoteIn) -> 
 @router.post("/versions/{int:version_id}/retire", response={200: VersionOut, **ERRORS},
              summary="Retire a draft or the active version")
 def version_retire(request: HttpRequest, version_id: int, payload: ReasonIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     return _version_out(rulesets.rule_set_version_retire(actor=viewer, version_id=version_id, reason=payload.reason))
 
@@ -285,7 +240,7 @@ class DiffOut(Schema):
 @router.get("/rule-sets/{int:rule_set_id}/diff", response={200: DiffOut, **ERRORS},
             summary="What a version changes compared with another (default: the version before it)")
 def version_diff(request: HttpRequest, rule_set_id: int, new: int, old: int | None = None) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     rule_set = selectors.rule_set_get(viewer=viewer, rule_set_id=rule_set_id)
     versions = selectors.version_list(viewer=viewer, rule_set=rule_set)
     new_version = versions.filter(pk=new).first()
@@ -372,14 +327,14 @@ def _simulation_out(r: simulation.SimulationResult) -> SimulationOut:
                  for c in r.changed_subjects])
 
 
-class SimulateIn(In):
+class SimulateIn(Schema):
     months: int = Field(3, ge=1, le=24)
 
 
 @router.post("/versions/{int:version_id}/simulate", response={200: SimulationOut, **ERRORS},
              summary="Dry-run a version on the intake of the last N months (nothing is written)")
 def version_simulate(request: HttpRequest, version_id: int, payload: SimulateIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     return _simulation_out(simulation.simulation_run(actor=viewer, version_id=version_id, months=payload.months))
 
@@ -389,7 +344,7 @@ def version_simulate(request: HttpRequest, version_id: int, payload: SimulateIn)
              description="Columns: name (required), region, industry, size, tier, source, expected_value. A file in "
                          "the wrong format is refused with 422, naming the row and column.")
 def version_simulate_file(request: HttpRequest, version_id: int, file: File[UploadedFile]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     if (file.size or 0) > MAX_SIMULATION_FILE:
         raise FileTooLarge()
@@ -461,7 +416,7 @@ def _intake_get(viewer: User, intake_id: int) -> Intake:
 
 @router.get("/intake", response={200: Page[IntakeOut], **ERRORS}, summary="Leads received and what became of them")
 def intake_list(request: HttpRequest, filters: Query[IntakeFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.intake_list(viewer=viewer, outcome=filters.outcome, channel=filters.channel, search=filters.q)
     if filters.verdict:
         qs = qs.filter(dedupe_verdict=filters.verdict)
@@ -474,7 +429,7 @@ def intake_list(request: HttpRequest, filters: Query[IntakeFilter]) -> Any:
              description="201 with the outcome: allocated (to a person), pool, duplicate (sent to the existing "
                          "owner's attention), held (similar customers exist and no duplicate_reason was given).")
 def intake_create(request: HttpRequest, payload: IntakeIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     fields = payload.model_dump(exclude={"duplicate_reason", "rule_set_id"})
     fields = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in fields.items() if v not in (None, "", [])}
     from kamguard.core.middleware import client_ip
@@ -487,10 +442,10 @@ def intake_create(request: HttpRequest, payload: IntakeIn) -> Any:
 
 @router.get("/intake/{int:intake_id}", response={200: IntakeOut, **ERRORS}, summary="One lead")
 def intake_get(request: HttpRequest, intake_id: int) -> Any:
-    return _intake_out(_intake_get(_viewer(request), intake_id))
+    return _intake_out(_intake_get(api_viewer(request), intake_id))
 
 
-class ReviewIn(In):
+class ReviewIn(Schema):
     action: Literal["proceed", "duplicate", "reject"]
     reason: str = Field(..., min_length=1, max_length=1000)
     duplicate_of_id: int | None = None
@@ -499,7 +454,7 @@ class ReviewIn(In):
 @router.post("/intake/{int:intake_id}/review", response={200: IntakeOut, **ERRORS},
              summary="Decide a held lead: proceed (allocate), duplicate (of one of the similar customers) or reject")
 def intake_review(request: HttpRequest, intake_id: int, payload: ReviewIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     _intake_get(viewer, intake_id)
     intake = intake_services.intake_review(actor=viewer, intake_id=intake_id, action=payload.action,
                                            reason=payload.reason, duplicate_of_id=payload.duplicate_of_id)
@@ -581,7 +536,7 @@ class DecisionFilter(ListParams):
 @router.get("/decisions", response={200: Page[DecisionOut], **ERRORS},
             summary="The allocation log, newest first (managers: decisions about their own customers)")
 def decision_list(request: HttpRequest, filters: Query[DecisionFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.decision_list(viewer=viewer, customer_id=filters.customer_id, person_id=filters.person_id,
                                  team_id=filters.team_id, version_id=filters.version_id, manual=filters.manual,
                                  since=filters.since, until=filters.until)
@@ -594,10 +549,10 @@ def decision_list(request: HttpRequest, filters: Query[DecisionFilter]) -> Any:
 @router.get("/decisions/{int:decision_id}", response={200: DecisionDetailOut, **ERRORS},
             summary="One decision explained: which rule matched, the candidates and why each was or was not chosen")
 def decision_get(request: HttpRequest, decision_id: int) -> Any:
-    return _decision_detail_out(selectors.decision_get(viewer=_viewer(request), decision_id=decision_id))
+    return _decision_detail_out(selectors.decision_get(viewer=api_viewer(request), decision_id=decision_id))
 
 
-class ReassignIn(In):
+class ReassignIn(Schema):
     to_owner_id: int | None = Field(None, description="Empty: to the pool")
     pool_id: int | None = None
     reason: str = Field(..., min_length=1, max_length=1000)
@@ -606,13 +561,13 @@ class ReassignIn(In):
 @router.post("/customers/{int:customer_id}/reassign", response={200: DecisionDetailOut, **ERRORS},
              summary="Re-assign a customer by hand (a reason is required; counted as a manual override)")
 def customer_reassign(request: HttpRequest, customer_id: int, payload: ReassignIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     from kamguard.customers import selectors as customer_selectors
 
     customer_selectors.customer_get(viewer=viewer, customer_id=customer_id)
     decision = overrides.customer_reassign(actor=viewer, customer_id=customer_id,
-                                           new_owner=_ref(User, payload.to_owner_id, "to_owner_id"),
-                                           pool=_ref(Pool, payload.pool_id, "pool_id"), reason=payload.reason)
+                                           new_owner=api_ref(User, payload.to_owner_id, "to_owner_id"),
+                                           pool=api_ref(Pool, payload.pool_id, "pool_id"), reason=payload.reason)
     return _decision_detail_out(selectors.decision_get(viewer=viewer, decision_id=decision.pk))
 
 
@@ -682,7 +637,7 @@ class FairnessOut(Schema):
             summary="What each person of a team received in a period: counts and values by tier and size, Gini, "
                     "spread, manual overrides")
 def fairness_get(request: HttpRequest, team_id: int, since: dt.date | None = None, until: dt.date | None = None) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     today = timezone.localdate()
     until = until or today
     since = since or until.replace(day=1)
@@ -706,24 +661,24 @@ class AlertFilter(ListParams):
 
 @router.get("/fairness/alerts", response={200: Page[AlertOut], **ERRORS}, summary="Fairness alerts of the teams you see")
 def alert_list(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.fairness_alert_list(viewer=viewer, open_only=filters.open_only)
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-pk",), serialize=_alert_out)
 
 
-class AcknowledgeIn(In):
+class AcknowledgeIn(Schema):
     note: str = Field(..., min_length=1, max_length=2000)
 
 
 @router.post("/fairness/alerts/{int:alert_id}/acknowledge", response={200: AlertOut, **ERRORS},
              summary="Say what was done about a fairness alert (the team's supervisor or an administrator)")
 def alert_acknowledge(request: HttpRequest, alert_id: int, payload: AcknowledgeIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     alert = fairness_services.fairness_alert_acknowledge(actor=viewer, alert_id=alert_id, note=payload.note)
     return _alert_out(FairnessAlert.objects.select_related("team").get(pk=alert.pk))
 
 
-class TeamSettingIn(In):
+class TeamSettingIn(Schema):
     pool_id: int | None = Field(None, description="The team's pool for first-come allocation")
     max_gini_count: Decimal | None = Field(None, ge=0, le=1)
     max_gini_value: Decimal | None = Field(None, ge=0, le=1)
@@ -741,11 +696,11 @@ class TeamSettingOut(Schema):
 @router.put("/teams/{int:team_id}/settings", response={200: TeamSettingOut, **ERRORS},
             summary="A team's first-come pool and fairness bounds")
 def team_setting_put(request: HttpRequest, team_id: int, payload: TeamSettingIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     team = selectors.fairness_team_list(viewer=viewer).filter(pk=team_id).first()
     if team is None:
         raise NotFound()
-    setting = people.team_setting_save(actor=viewer, team=team, pool=_ref(Pool, payload.pool_id, "pool_id"),
+    setting = people.team_setting_save(actor=viewer, team=team, pool=api_ref(Pool, payload.pool_id, "pool_id"),
                                        max_gini_count=payload.max_gini_count, max_gini_value=payload.max_gini_value,
                                        max_spread_count=payload.max_spread_count)
     return TeamSettingOut(team_id=team.pk, pool_id=setting.pool_id, max_gini_count=setting.max_gini_count,
@@ -772,12 +727,12 @@ class CapacityFilter(ListParams):
 @router.get("/capacities", response={200: Page[CapacityOut], **ERRORS},
             summary="Capacities per person and tier of the people you see (no row: unlimited)")
 def capacity_list(request: HttpRequest, filters: Query[CapacityFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.capacity_list(viewer=viewer, team_id=filters.team_id)
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("pk",), serialize=_capacity_out)
 
 
-class CapacityIn(In):
+class CapacityIn(Schema):
     capacity: int | None = Field(None, ge=0, le=100000, description="Empty: unlimited")
 
 
@@ -790,7 +745,7 @@ def _person(viewer: User, person_id: int) -> User:
 @router.put("/people/{int:person_id}/capacity/{tier}", response={200: CapacityOut, **ERRORS},
             summary="Set how many customers of a tier a person may own")
 def capacity_put(request: HttpRequest, person_id: int, tier: Literal["A", "B", "C"], payload: CapacityIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = _person(viewer, person_id)
     people.capacity_set(actor=viewer, person=person, tier=tier, capacity=payload.capacity)
     return CapacityOut(person_id=person.pk, person_name=person.full_name, tier=tier, capacity=payload.capacity)
@@ -817,12 +772,12 @@ class AbsenceFilter(ListParams):
 
 @router.get("/absences", response={200: Page[AbsenceOut], **ERRORS}, summary="Absences of the people you see")
 def absence_list(request: HttpRequest, filters: Query[AbsenceFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.absence_list(viewer=viewer, current_on=filters.on)
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-pk",), serialize=_absence_out)
 
 
-class AbsenceIn(In):
+class AbsenceIn(Schema):
     person_id: int
     kind: Literal["absent", "on_leave"]
     starts_on: dt.date
@@ -833,7 +788,7 @@ class AbsenceIn(In):
 @router.post("/absences", response={201: AbsenceOut, **ERRORS},
              summary="Record an absence: allocation skips the person in that period")
 def absence_create(request: HttpRequest, payload: AbsenceIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = _person(viewer, payload.person_id)
     absence = people.absence_add(actor=viewer, person=person, kind=payload.kind, starts_on=payload.starts_on,
                                  ends_on=payload.ends_on, note=payload.note)
@@ -842,10 +797,10 @@ def absence_create(request: HttpRequest, payload: AbsenceIn) -> Any:
 
 @router.delete("/absences/{int:absence_id}", response={204: None, **ERRORS}, summary="Remove an absence")
 def absence_delete(request: HttpRequest, absence_id: int, reason: str = "") -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     if not selectors.absence_list(viewer=viewer).filter(pk=absence_id).exists():
         raise NotFound()
-    people.absence_remove(actor=viewer, absence_id=absence_id, reason=_reason_param(reason)[:1000])
+    people.absence_remove(actor=viewer, absence_id=absence_id, reason=reason[:1000])
     return Status(204, None)
 
 
@@ -860,7 +815,7 @@ class DepartureNoticeOut(Schema):
     note: str
 
 
-class DepartureNoticeIn(In):
+class DepartureNoticeIn(Schema):
     noticed_on: dt.date
     leaves_on: dt.date | None = None
     note: str = Field("", max_length=300)
@@ -869,7 +824,7 @@ class DepartureNoticeIn(In):
 @router.get("/departure-notices", response={200: Page[DepartureNoticeOut], **ERRORS},
             summary="People in your scope who have given notice (allocation gives them no new customers)")
 def departure_notice_list(request: HttpRequest, params: Query[ListParams]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.departure_notice_list(viewer=viewer)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("pk",),
                        serialize=lambda n: DepartureNoticeOut(person_id=n.person_id, person_name=n.person.full_name,
@@ -880,7 +835,7 @@ def departure_notice_list(request: HttpRequest, params: Query[ListParams]) -> An
 @router.put("/people/{int:person_id}/departure-notice", response={200: DepartureNoticeOut, **ERRORS},
             summary="Record that a person has given notice")
 def departure_notice_put(request: HttpRequest, person_id: int, payload: DepartureNoticeIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = _person(viewer, person_id)
     notice = people.departure_notice_set(actor=viewer, person=person, noticed_on=payload.noticed_on,
                                          leaves_on=payload.leaves_on, note=payload.note)
@@ -891,7 +846,7 @@ def departure_notice_put(request: HttpRequest, person_id: int, payload: Departur
 @router.delete("/people/{int:person_id}/departure-notice", response={204: None, **ERRORS},
                summary="Withdraw a departure notice (a reason is required)")
 def departure_notice_delete(request: HttpRequest, person_id: int, reason: str = "") -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = _person(viewer, person_id)
-    people.departure_notice_remove(actor=viewer, person=person, reason=_reason_param(reason)[:1000])
+    people.departure_notice_remove(actor=viewer, person=person, reason=reason[:1000])
     return Status(204, None)

@@ -6,7 +6,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,6 +17,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import SessionAuth
 
 from kamguard.core.errors import DomainError, PermissionRefused, ValidationFailed
+
+if TYPE_CHECKING:
+    from kamguard.org.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +129,28 @@ M = TypeVar("M", bound=Model)
 S = TypeVar("S")
 
 MAX_PAGE = 200
+
+
+def api_viewer(request: HttpRequest) -> User:
+    """The person behind an API call, refused unless they may see the organisation at all: what every app's
+    endpoints start from before asking their selectors what this person may see."""
+    from kamguard.org.domain.roles import Right
+
+    user: User = request.user  # type: ignore[assignment]
+    if not user.has_right(Right.VIEW_ORG):
+        raise PermissionRefused(extra={"right": str(Right.VIEW_ORG)})
+    return user
+
+
+def api_ref(model: type[Model], pk: int | None, field: str, queryset: QuerySet[Any] | None = None) -> Any:
+    """The row an input's id names (from `queryset` when given, e.g. one narrowed to the user), None for no id;
+    a field error naming the input when there is no such row."""
+    if pk is None:
+        return None
+    found = (queryset if queryset is not None else model._default_manager).filter(pk=pk).first()
+    if found is None:
+        raise ValidationFailed(field_errors={field: [_("No such record: %(id)s.") % {"id": pk}]})
+    return found
 
 
 class Page(Schema, Generic[S]):

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from kamguard.core.api import PROBLEM_CONTENT_TYPE, Page, ProblemDetail, keyset_page
-from kamguard.core.errors import DomainError, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.api import PROBLEM_CONTENT_TYPE, Page, ProblemDetail, api_ref, api_viewer, keyset_page
+from kamguard.core.errors import DomainError, NotFound, ValidationFailed
 from kamguard.customers import reports, selectors
 from kamguard.customers.models import (
     Contact,
@@ -29,7 +29,6 @@ from kamguard.customers.services import disputes, ownership, pools, records
 from kamguard.customers.services.dedupe import candidates_for_viewer, customer_dedupe_check
 from kamguard.customers.services.records import DuplicateCustomer, PossibleDuplicate
 from kamguard.org.domain.masking import mask
-from kamguard.org.domain.roles import Right
 from kamguard.org.models import Industry, Region, User
 
 router = Router(tags=["customers"])
@@ -37,20 +36,6 @@ ERRORS: dict[int | tuple[int, ...], type[ProblemDetail]] = {(400, 401, 403, 404,
 CONTACT_PII = ("phone", "email", "wechat")
 
 
-def _viewer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not user.has_right(Right.VIEW_ORG):
-        raise PermissionRefused(extra={"right": str(Right.VIEW_ORG)})
-    return user
-
-
-def _ref(model: type[Any], pk: int | None, field: str, queryset: Any = None) -> Any:
-    if pk is None:
-        return None
-    found = (queryset if queryset is not None else model._default_manager).filter(pk=pk).first()
-    if found is None:
-        raise ValidationFailed(field_errors={field: [_("No such record: %(id)s.") % {"id": pk}]})
-    return found
 
 
 def _region(code: str | None) -> Region | None:
@@ -246,7 +231,7 @@ class ListParams(Schema):
 
 @router.get("", response={200: Page[CustomerOut], **ERRORS}, summary="List customers you may see")
 def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.customer_list(viewer=viewer, search=filters.q, owner_id=viewer.pk if filters.mine else
                                  filters.owner_id, pool_id=filters.pool_id, tier=filters.tier, status=filters.status,
                                  in_pool=filters.in_pool, team_id=filters.team_id)
@@ -271,7 +256,7 @@ class DedupeOut(Schema):
              summary="Check a customer for duplicates before registering it")
 def dedupe_check(request: HttpRequest, payload: DedupeIn) -> Any:
     """Candidates outside your scope show only their name and owner: never their id or details."""
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     from kamguard.customers.domain.keys import normalise_phone, normalise_uscc
 
     result = customer_dedupe_check(
@@ -285,16 +270,16 @@ def dedupe_check(request: HttpRequest, payload: DedupeIn) -> Any:
 
 @router.post("", response={201: CustomerDetailOut, **ERRORS}, summary="Register a customer (with the duplicate check)")
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     fields: dict[str, Any] = {
         "uscc": payload.uscc, "english_name": payload.english_name, "aliases": payload.aliases,
         "address": payload.address, "website": payload.website, "size": payload.size, "tier": payload.tier,
         "external_id": payload.external_id,
-        "industry": _ref(Industry, payload.industry_id, "industry_id"),
+        "industry": api_ref(Industry, payload.industry_id, "industry_id"),
     }
     if payload.pool_id is not None:
-        fields["pool"] = _ref(Pool, payload.pool_id, "pool_id")
-    owner = _ref(User, payload.owner_id, "owner_id")
+        fields["pool"] = api_ref(Pool, payload.pool_id, "pool_id")
+    owner = api_ref(User, payload.owner_id, "owner_id")
     try:
         customer = records.customer_create(
             actor=viewer, name=payload.name, owner=owner, to_pool=payload.to_pool,
@@ -309,13 +294,13 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
 
 @router.get("/{int:customer_id}", response={200: CustomerDetailOut, **ERRORS}, summary="One customer")
 def customer_get(request: HttpRequest, customer_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     return _customer_detail_out(viewer, selectors.customer_get(viewer=viewer, customer_id=customer_id))
 
 
 @router.patch("/{int:customer_id}", response={200: CustomerDetailOut, **ERRORS}, summary="Change a customer")
 def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.customer_get(viewer=viewer, customer_id=customer_id)
     data = payload.dict(exclude_unset=True)
     reason = data.pop("reason", "")
@@ -323,9 +308,9 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
     fields: dict[str, Any] = {}
     for key, value in data.items():
         if key == "industry_id":
-            fields["industry"] = _ref(Industry, value, key)
+            fields["industry"] = api_ref(Industry, value, key)
         elif key == "pool_id":
-            fields["pool"] = _ref(Pool, value, key)
+            fields["pool"] = api_ref(Pool, value, key)
         elif key == "region_code":
             fields["region"] = _region(value)
         elif key == "name" and value is None:
@@ -342,14 +327,14 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
 
 @router.post("/{int:customer_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact")
 def contact_create(request: HttpRequest, customer_id: int, payload: ContactIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     contact = records.contact_save(actor=viewer, customer_id=customer_id, **payload.model_dump())
     return Status(201, _contact_out(contact, True))
 
 
 @router.patch("/{int:customer_id}/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Change a contact")
 def contact_update(request: HttpRequest, customer_id: int, contact_id: int, payload: ContactPatch) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     contact = records.contact_save(actor=viewer, customer_id=customer_id, contact_id=contact_id, **fields)
     return _contact_out(contact, True)
@@ -365,9 +350,9 @@ class TeamMemberIn(Schema):
 @router.put("/{int:customer_id}/team/{int:user_id}", response={200: TeamMemberOut, **ERRORS},
             summary="Add or change an account-team member")
 def team_member_set(request: HttpRequest, customer_id: int, user_id: int, payload: TeamMemberIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     member = records.account_team_set(actor=viewer, customer_id=customer_id,
-                                      user=_ref(User, user_id, "user_id"), role=payload.role,
+                                      user=api_ref(User, user_id, "user_id"), role=payload.role,
                                       credit_share=payload.credit_share, end_on=payload.end_on, reason=payload.reason)
     return TeamMemberOut(user_id=member.user_id, name=member.user.full_name, role=member.role,
                          credit_share=member.credit_share, start_on=member.start_on, end_on=member.end_on)
@@ -376,7 +361,7 @@ def team_member_set(request: HttpRequest, customer_id: int, user_id: int, payloa
 @router.delete("/{int:customer_id}/team/{int:user_id}", response={204: None, **ERRORS},
                summary="Remove an account-team member")
 def team_member_remove(request: HttpRequest, customer_id: int, user_id: int, reason: str = "") -> Any:
-    records.account_team_remove(actor=_viewer(request), customer_id=customer_id, user_id=user_id, reason=reason[:1000])
+    records.account_team_remove(actor=api_viewer(request), customer_id=customer_id, user_id=user_id, reason=reason[:1000])
     return Status(204, None)
 
 
@@ -403,33 +388,33 @@ class MergeIn(Schema):
 
 @router.post("/{int:customer_id}/claim", response={200: CustomerOut, **ERRORS}, summary="Claim from the shared pool")
 def customer_claim(request: HttpRequest, customer_id: int) -> Any:
-    customer = ownership.customer_claim(actor=_viewer(request), customer_id=customer_id)
+    customer = ownership.customer_claim(actor=api_viewer(request), customer_id=customer_id)
     return _customer_out(customer)
 
 
 @router.post("/{int:customer_id}/release", response={200: CustomerOut, **ERRORS}, summary="Release to the shared pool")
 def customer_release(request: HttpRequest, customer_id: int, payload: ReasonIn) -> Any:
-    return _customer_out(ownership.customer_release(actor=_viewer(request), customer_id=customer_id,
+    return _customer_out(ownership.customer_release(actor=api_viewer(request), customer_id=customer_id,
                                                     reason=payload.reason))
 
 
 @router.post("/{int:customer_id}/lock", response={200: CustomerOut, **ERRORS}, summary="Lock or unlock against reclaim")
 def customer_lock(request: HttpRequest, customer_id: int, payload: LockIn) -> Any:
-    return _customer_out(ownership.customer_lock(actor=_viewer(request), customer_id=customer_id,
+    return _customer_out(ownership.customer_lock(actor=api_viewer(request), customer_id=customer_id,
                                                  locked=payload.locked, reason=payload.reason))
 
 
 @router.post("/{int:customer_id}/transfer", response={200: CustomerOut, **ERRORS},
              summary="Transfer directly (supervisors)")
 def customer_transfer(request: HttpRequest, customer_id: int, payload: TransferIn) -> Any:
-    return _customer_out(ownership.customer_transfer(actor=_viewer(request), customer_id=customer_id,
+    return _customer_out(ownership.customer_transfer(actor=api_viewer(request), customer_id=customer_id,
                                                      to_owner_id=payload.to_owner_id, reason=payload.reason))
 
 
 @router.post("/{int:customer_id}/merge", response={200: CustomerOut, **ERRORS},
              summary="Merge a duplicate into this customer (supervisors)")
 def customer_merge(request: HttpRequest, customer_id: int, payload: MergeIn) -> Any:
-    return _customer_out(records.customer_merge(actor=_viewer(request), survivor_id=customer_id,
+    return _customer_out(records.customer_merge(actor=api_viewer(request), survivor_id=customer_id,
                                                 merged_id=payload.merged_id, reason=payload.reason))
 
 
@@ -461,7 +446,7 @@ def _ledger_entry(c: OwnershipChange) -> LedgerEntryOut:
 @router.get("/{int:customer_id}/ownership", response={200: LedgerOut, **ERRORS},
             summary="The ownership ledger; with ?on=DATE also who owned it at the end of that day")
 def ownership_ledger(request: HttpRequest, customer_id: int, on: dt.date | None = None) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     customer = selectors.customer_get(viewer=viewer, customer_id=customer_id)
     chain = [_ledger_entry(c) for c in selectors.ownership_history(viewer=viewer, customer=customer)]
     out = LedgerOut(customer_id=customer.pk, chain=chain)
@@ -486,7 +471,7 @@ class TimelineOut(Schema):
 @router.get("/{int:customer_id}/timeline", response={200: Page[TimelineOut], **ERRORS},
             summary="The timeline, newest first (a merge survivor includes its merged records)")
 def customer_timeline(request: HttpRequest, customer_id: int, params: Query[ListParams]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     customer = selectors.customer_get(viewer=viewer, customer_id=customer_id)
     qs = reports.customer_timeline(viewer=viewer, customer=customer)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("-occurred_at", "-pk"),
@@ -532,7 +517,7 @@ class DecideIn(Schema):
 
 @router.post("/transfer-requests", response={201: TransferRequestOut, **ERRORS}, summary="Request a transfer")
 def transfer_request_create(request: HttpRequest, payload: TransferRequestIn) -> Any:
-    created = ownership.transfer_request_create(actor=_viewer(request), customer_id=payload.customer_id,
+    created = ownership.transfer_request_create(actor=api_viewer(request), customer_id=payload.customer_id,
                                                 to_owner_id=payload.to_owner_id, reason=payload.reason)
     return Status(201, _transfer_out(created))
 
@@ -541,14 +526,14 @@ def transfer_request_create(request: HttpRequest, payload: TransferRequestIn) ->
             summary="Transfer requests you made, receive, or may decide")
 def transfer_request_list(request: HttpRequest, params: Query[ListParams],
                           status: Literal["", "pending", "approved", "rejected", "cancelled"] = "") -> Any:
-    qs = selectors.transfer_request_list(viewer=_viewer(request), status=status)
+    qs = selectors.transfer_request_list(viewer=api_viewer(request), status=status)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("-pk",), serialize=_transfer_out)
 
 
 @router.post("/transfer-requests/{int:request_id}/decide", response={200: TransferRequestOut, **ERRORS},
              summary="Approve or reject (a supervisor who is not a party)")
 def transfer_request_decide(request: HttpRequest, request_id: int, payload: DecideIn) -> Any:
-    decided = ownership.transfer_request_decide(actor=_viewer(request), request_id=request_id,
+    decided = ownership.transfer_request_decide(actor=api_viewer(request), request_id=request_id,
                                                 approve=payload.approve, reason=payload.reason)
     return _transfer_out(decided)
 
@@ -556,7 +541,7 @@ def transfer_request_decide(request: HttpRequest, request_id: int, payload: Deci
 @router.post("/transfer-requests/{int:request_id}/cancel", response={200: TransferRequestOut, **ERRORS},
              summary="Cancel your own pending request")
 def transfer_request_cancel(request: HttpRequest, request_id: int) -> Any:
-    cancelled = ownership.transfer_request_cancel(actor=_viewer(request), request_id=request_id)
+    cancelled = ownership.transfer_request_cancel(actor=api_viewer(request), request_id=request_id)
     return _transfer_out(TransferRequest.objects.select_related("customer").get(pk=cancelled.pk))
 
 
@@ -625,7 +610,7 @@ class DisputeDecideIn(Schema):
 
 @router.post("/disputes", response={201: DisputeOut, **ERRORS}, summary="File an ownership claim")
 def dispute_file(request: HttpRequest, payload: DisputeIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     dispute = disputes.dispute_file(actor=viewer, customer_id=payload.customer_id, claim_token=payload.claim_token,
                                     evidence=payload.evidence,
                                     first_contact_on=payload.first_contact_on, contacts_known=payload.contacts_known)
@@ -636,7 +621,7 @@ def dispute_file(request: HttpRequest, payload: DisputeIn) -> Any:
             summary="Disputes where you are claimant, owner or arbiter, or that your scope covers")
 def dispute_list(request: HttpRequest, params: Query[ListParams],
                  status: Literal["", "open", "answered", "decided", "withdrawn"] = "") -> Any:
-    qs = selectors.dispute_list(viewer=_viewer(request), status=status)
+    qs = selectors.dispute_list(viewer=api_viewer(request), status=status)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("-pk",), serialize=_dispute_out)
 
 
@@ -659,18 +644,18 @@ class ReportRowOut(Schema):
             summary="Disputes by team of the owner and of the claimant, per month or quarter")
 def dispute_report(request: HttpRequest, period: Literal["month", "quarter"] = "month",
                    start: dt.date | None = None, end: dt.date | None = None) -> Any:
-    rows = reports.dispute_report(viewer=_viewer(request), period=period, start=start, end=end)
+    rows = reports.dispute_report(viewer=api_viewer(request), period=period, start=start, end=end)
     return [ReportRowOut(**row.as_dict()) for row in rows]  # type: ignore[arg-type]
 
 
 @router.get("/disputes/{int:dispute_id}", response={200: DisputeOut, **ERRORS}, summary="One dispute")
 def dispute_get(request: HttpRequest, dispute_id: int) -> Any:
-    return _dispute_out(_dispute_get(_viewer(request), dispute_id))
+    return _dispute_out(_dispute_get(api_viewer(request), dispute_id))
 
 
 @router.post("/disputes/{int:dispute_id}/answer", response={200: DisputeOut, **ERRORS}, summary="The owner answers")
 def dispute_answer(request: HttpRequest, dispute_id: int, payload: AnswerIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     disputes.dispute_answer(actor=viewer, dispute_id=dispute_id, answer=payload.answer,
                             first_contact_on=payload.first_contact_on)
     return _dispute_out(_dispute_get(viewer, dispute_id))
@@ -678,7 +663,7 @@ def dispute_answer(request: HttpRequest, dispute_id: int, payload: AnswerIn) -> 
 
 @router.post("/disputes/{int:dispute_id}/decide", response={200: DisputeOut, **ERRORS}, summary="The arbiter decides")
 def dispute_decide(request: HttpRequest, dispute_id: int, payload: DisputeDecideIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     disputes.dispute_decide(actor=viewer, dispute_id=dispute_id, outcome=payload.outcome, reason=payload.reason,
                             claimant_share=payload.claimant_share)
     return _dispute_out(_dispute_get(viewer, dispute_id))
@@ -687,7 +672,7 @@ def dispute_decide(request: HttpRequest, dispute_id: int, payload: DisputeDecide
 @router.post("/disputes/{int:dispute_id}/withdraw", response={200: DisputeOut, **ERRORS},
              summary="The claimant withdraws")
 def dispute_withdraw(request: HttpRequest, dispute_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     disputes.dispute_withdraw(actor=viewer, dispute_id=dispute_id)
     return _dispute_out(_dispute_get(viewer, dispute_id))
 
@@ -765,7 +750,7 @@ def _pool_fields(payload: PoolIn) -> dict[str, Any]:
         if key == "region_code":
             fields["region"] = _region(value)
         elif key == "department_id":
-            fields["department"] = _ref(Department, value, key)
+            fields["department"] = api_ref(Department, value, key)
         elif key == "is_active" and value is None:
             continue
         else:
@@ -775,13 +760,13 @@ def _pool_fields(payload: PoolIn) -> dict[str, Any]:
 
 @router.get("/pools", response={200: Page[PoolOut], **ERRORS}, summary="Shared pools you belong to (all, for supervisors)")
 def pool_list(request: HttpRequest, params: Query[ListParams]) -> Any:
-    qs = selectors.pool_list(viewer=_viewer(request))
+    qs = selectors.pool_list(viewer=api_viewer(request))
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("pk",), serialize=_pool_out)
 
 
 @router.post("/pools", response={201: PoolDetailOut, **ERRORS}, summary="Create a shared pool")
 def pool_create(request: HttpRequest, payload: PoolIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     if not payload.name:
         raise ValidationFailed(field_errors={"name": [_("This field is required.")]})
     pool = pools.pool_save(actor=viewer, **_pool_fields(payload))
@@ -796,12 +781,12 @@ def _pool_detail(pool: Pool) -> PoolDetailOut:
 
 @router.get("/pools/{int:pool_id}", response={200: PoolDetailOut, **ERRORS}, summary="One shared pool with its members")
 def pool_get(request: HttpRequest, pool_id: int) -> Any:
-    return _pool_detail(selectors.pool_get(viewer=_viewer(request), pool_id=pool_id))
+    return _pool_detail(selectors.pool_get(viewer=api_viewer(request), pool_id=pool_id))
 
 
 @router.patch("/pools/{int:pool_id}", response={200: PoolDetailOut, **ERRORS}, summary="Change a pool's rules")
 def pool_update(request: HttpRequest, pool_id: int, payload: PoolIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     selectors.pool_get(viewer=viewer, pool_id=pool_id)
     pool = pools.pool_save(actor=viewer, pool_id=pool_id, **_pool_fields(payload))
     return _pool_detail(pool)
@@ -814,9 +799,9 @@ class PoolMemberIn(Schema):
 @router.put("/pools/{int:pool_id}/members/{int:user_id}", response={200: PoolDetailOut, **ERRORS},
             summary="Add a member or change whether they administer the pool")
 def pool_member_set(request: HttpRequest, pool_id: int, user_id: int, payload: PoolMemberIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     pool = selectors.pool_get(viewer=viewer, pool_id=pool_id)
-    pools.pool_member_set(actor=viewer, pool_id=pool.pk, user=_ref(User, user_id, "user_id"), is_member=True,
+    pools.pool_member_set(actor=viewer, pool_id=pool.pk, user=api_ref(User, user_id, "user_id"), is_member=True,
                           is_admin=payload.is_admin)
     return _pool_detail(pool)
 
@@ -824,8 +809,8 @@ def pool_member_set(request: HttpRequest, pool_id: int, user_id: int, payload: P
 @router.delete("/pools/{int:pool_id}/members/{int:user_id}", response={200: PoolDetailOut, **ERRORS},
                summary="Remove a member")
 def pool_member_remove(request: HttpRequest, pool_id: int, user_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     pool = selectors.pool_get(viewer=viewer, pool_id=pool_id)
-    pools.pool_member_set(actor=viewer, pool_id=pool.pk, user=_ref(User, user_id, "user_id"), is_member=False)
+    pools.pool_member_set(actor=viewer, pool_id=pool.pk, user=api_ref(User, user_id, "user_id"), is_member=False)
     return _pool_detail(pool)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from kamguard.core.api import Page, ProblemDetail, keyset_page
+from kamguard.core.api import Page, ProblemDetail, api_ref, api_viewer, keyset_page
 from kamguard.core.errors import PermissionRefused, ValidationFailed
 from kamguard.org import selectors, services
 from kamguard.org.domain.roles import Right
@@ -23,20 +22,6 @@ ERRORS: dict[int | tuple[int, ...], type[ProblemDetail]] = {
 RoleCode = Literal["manager", "specialist", "supervisor", "auditor", "finance", "hr", "admin", "external_auditor"]
 
 
-def _viewer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not user.has_right(Right.VIEW_ORG):
-        raise PermissionRefused(extra={"right": str(Right.VIEW_ORG)})
-    return user
-
-
-def _ref(model: type[Model], pk: int | None, field: str) -> Any:
-    if pk is None:
-        return None
-    found = model._default_manager.filter(pk=pk).first()
-    if found is None:
-        raise ValidationFailed(field_errors={field: [_("No such record: %(id)s.") % {"id": pk}]})
-    return found
 
 
 # ---------------------------------------------------------------- schemas
@@ -274,7 +259,7 @@ def _person_fields(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if key in refs:
             name, model = refs[key]
-            result[name] = _ref(model, value, key)
+            result[name] = api_ref(model, value, key)
         elif key == "region_code":
             result["region"] = _region(value)
         elif key in {"email", "phone", "wechat"}:
@@ -288,7 +273,7 @@ def _person_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/departments", response={200: Page[DepartmentOut], **ERRORS}, summary="List departments (tree order)")
 def department_list(request: HttpRequest, params: Query[ListParams]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.department_list(viewer=viewer).select_related("region")
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("path",), serialize=_department_out)
 
@@ -297,28 +282,28 @@ def department_list(request: HttpRequest, params: Query[ListParams]) -> Any:
 def department_create(request: HttpRequest, payload: DepartmentIn) -> Any:
     department = services.department_create(
         actor=request.user, name=payload.name,  # type: ignore[arg-type]
-        parent=_ref(Department, payload.parent_id, "parent_id"), region=_region(payload.region_code),
-        head=_ref(User, payload.head_id, "head_id"), external_id=payload.external_id)
+        parent=api_ref(Department, payload.parent_id, "parent_id"), region=_region(payload.region_code),
+        head=api_ref(User, payload.head_id, "head_id"), external_id=payload.external_id)
     return Status(201, _department_out(department))
 
 
 @router.get("/departments/{department_id}", response={200: DepartmentOut, **ERRORS}, summary="One department")
 def department_get(request: HttpRequest, department_id: int) -> Any:
-    return _department_out(selectors.department_get(viewer=_viewer(request), department_id=department_id))
+    return _department_out(selectors.department_get(viewer=api_viewer(request), department_id=department_id))
 
 
 @router.patch("/departments/{department_id}", response={200: DepartmentOut, **ERRORS},
               summary="Change a department (rename, move, deactivate)")
 def department_update(request: HttpRequest, department_id: int, payload: DepartmentPatch) -> Any:
-    department = selectors.department_get(viewer=_viewer(request), department_id=department_id)
+    department = selectors.department_get(viewer=api_viewer(request), department_id=department_id)
     data = payload.dict(exclude_unset=True)
     reason = data.pop("reason", "")
     fields: dict[str, Any] = {}
     for key, value in data.items():
         if key == "parent_id":
-            fields["parent"] = _ref(Department, value, key)
+            fields["parent"] = api_ref(Department, value, key)
         elif key == "head_id":
-            fields["head"] = _ref(User, value, key)
+            fields["head"] = api_ref(User, value, key)
         elif key == "region_code":
             fields["region"] = _region(value)
         elif key == "name" and value is None:
@@ -336,7 +321,7 @@ def department_update(request: HttpRequest, department_id: int, payload: Departm
 
 @router.get("/teams", response={200: Page[TeamOut], **ERRORS}, summary="List teams")
 def team_list(request: HttpRequest, params: Query[ListParams], department_id: int | None = None) -> Any:
-    qs = selectors.team_list(viewer=_viewer(request), department_id=department_id)
+    qs = selectors.team_list(viewer=api_viewer(request), department_id=department_id)
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("pk",), serialize=_team_out)
 
 
@@ -344,20 +329,20 @@ def team_list(request: HttpRequest, params: Query[ListParams], department_id: in
 def team_create(request: HttpRequest, payload: TeamIn) -> Any:
     team = services.team_create(
         actor=request.user, name=payload.name,  # type: ignore[arg-type]
-        department=_ref(Department, payload.department_id, "department_id"),
-        leader=_ref(User, payload.leader_id, "leader_id"), region=_region(payload.region_code),
+        department=api_ref(Department, payload.department_id, "department_id"),
+        leader=api_ref(User, payload.leader_id, "leader_id"), region=_region(payload.region_code),
         external_id=payload.external_id)
     return Status(201, _team_out(team))
 
 
 @router.get("/teams/{team_id}", response={200: TeamOut, **ERRORS}, summary="One team")
 def team_get(request: HttpRequest, team_id: int) -> Any:
-    return _team_out(selectors.team_get(viewer=_viewer(request), team_id=team_id))
+    return _team_out(selectors.team_get(viewer=api_viewer(request), team_id=team_id))
 
 
 @router.patch("/teams/{team_id}", response={200: TeamOut, **ERRORS}, summary="Change a team")
 def team_update(request: HttpRequest, team_id: int, payload: TeamPatch) -> Any:
-    team = selectors.team_get(viewer=_viewer(request), team_id=team_id)
+    team = selectors.team_get(viewer=api_viewer(request), team_id=team_id)
     data = payload.dict(exclude_unset=True)
     reason = data.pop("reason", "")
     fields: dict[str, Any] = {}
@@ -365,9 +350,9 @@ def team_update(request: HttpRequest, team_id: int, payload: TeamPatch) -> Any:
         if key == "department_id":
             if value is None:
                 raise ValidationFailed(field_errors={key: [_("This field is required.")]})
-            fields["department"] = _ref(Department, value, key)
+            fields["department"] = api_ref(Department, value, key)
         elif key == "leader_id":
-            fields["leader"] = _ref(User, value, key)
+            fields["leader"] = api_ref(User, value, key)
         elif key == "region_code":
             fields["region"] = _region(value)
         elif key in {"name", "is_active"} and value is None:
@@ -382,7 +367,7 @@ def team_update(request: HttpRequest, team_id: int, payload: TeamPatch) -> Any:
 @router.get("/regions", response={200: list[RegionOut], **ERRORS}, summary="Search official regions")
 def region_list(request: HttpRequest, q: str = "", level: Literal["", "province", "city", "district"] = "",
                 parent_code: str = "", limit: int = Query(50, ge=1, le=500)) -> Any:  # type: ignore[type-arg]
-    _viewer(request)
+    api_viewer(request)
     return [RegionOut.from_model(r) for r in selectors.region_search(term=q[:50], level=level,
                                                                     parent_code=parent_code[:12], limit=limit)]
 
@@ -415,7 +400,7 @@ def _reference_fields(kind: str, payload: ReferenceIn, partial: bool = False) ->
 @router.get("/reference/{kind}", response={200: list[ReferenceOut], **ERRORS},
             summary="List industries, posts or grades")
 def reference_list(request: HttpRequest, kind: ReferenceKind) -> Any:
-    _viewer(request)
+    api_viewer(request)
     return [_reference_out(i) for i in selectors.reference_list(kind)[:1000]]
 
 
@@ -437,7 +422,7 @@ def reference_update(request: HttpRequest, kind: ReferenceKind, item_id: int, pa
 
 @router.get("/users", response={200: Page[PersonOut], **ERRORS}, summary="List people in your scope")
 def user_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.user_list(viewer=viewer, search=filters.q, department_id=filters.department_id,
                              team_id=filters.team_id, role=filters.role or "", is_active=filters.is_active)
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("pk",),
@@ -468,14 +453,14 @@ def user_me(request: HttpRequest) -> Any:
 
 @router.get("/users/{user_id}", response={200: PersonOut, **ERRORS}, summary="One person")
 def user_get(request: HttpRequest, user_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     return _person_out(viewer, selectors.user_get(viewer=viewer, user_id=user_id))
 
 
 @router.patch("/users/{user_id}", response={200: PersonOut, **ERRORS},
               summary="Change a person (deactivating ends their sessions at once)")
 def user_update(request: HttpRequest, user_id: int, payload: PersonPatch) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = selectors.user_get(viewer=viewer, user_id=user_id)
     data = payload.dict(exclude_unset=True)
     reason = data.pop("reason", "")
@@ -489,7 +474,7 @@ def user_update(request: HttpRequest, user_id: int, payload: PersonPatch) -> Any
 @router.put("/users/{user_id}/roles", response={200: PersonOut, **ERRORS},
             summary="Replace a person's roles (incompatible pairs are refused)")
 def user_roles(request: HttpRequest, user_id: int, payload: RolesIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = selectors.user_get(viewer=viewer, user_id=user_id)
     services.user_set_roles(actor=viewer, user=person, roles=list(payload.roles), valid_until=payload.valid_until,
                             reason=payload.reason)
@@ -499,7 +484,7 @@ def user_roles(request: HttpRequest, user_id: int, payload: RolesIn) -> Any:
 @router.post("/users/{user_id}/reveal", response={200: RevealOut, **ERRORS},
              summary="Reveal one masked contact value (audited)")
 def user_reveal(request: HttpRequest, user_id: int, payload: RevealIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     person = selectors.user_get(viewer=viewer, user_id=user_id)
     value = services.pii_reveal(actor=viewer, person=person, field=payload.field, reason=payload.reason)
     return RevealOut(field=payload.field, value=value)
@@ -510,7 +495,7 @@ def user_reveal(request: HttpRequest, user_id: int, payload: RevealIn) -> Any:
 def user_end_sessions(request: HttpRequest, user_id: int, payload: ReasonIn) -> Any:
     from kamguard.accounts.services import sessions_end_all
 
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     if not viewer.has_right(Right.MANAGE_USERS):
         raise PermissionRefused(extra={"right": str(Right.MANAGE_USERS)})
     person = selectors.user_get(viewer=viewer, user_id=user_id)
@@ -522,7 +507,7 @@ def user_end_sessions(request: HttpRequest, user_id: int, payload: ReasonIn) -> 
 @router.get("/role-conflicts", response={200: list[RoleConflictOut], **ERRORS},
             summary="Declared incompatible role pairs")
 def role_conflict_list(request: HttpRequest) -> Any:
-    _viewer(request)
+    api_viewer(request)
     return [RoleConflictOut(id=c.pk, role_a=c.role_a, role_b=c.role_b, reason=c.reason)
             for c in selectors.role_conflict_list()]
 
