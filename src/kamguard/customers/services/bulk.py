@@ -46,7 +46,6 @@ from kamguard.customers.domain.dedupe import (
     verdict,
 )
 from kamguard.customers.domain.normalise import normalise_company_name
-from kamguard.customers.domain.regions import match_region_prefix, region_of
 from kamguard.customers.models import (
     Contact,
     Customer,
@@ -75,6 +74,7 @@ from kamguard.customers.services.records import (
     _clean_contact,
     _clean_customer_fields,
     customer_create,
+    region_guess,
 )
 from kamguard.org.domain.roles import Right
 from kamguard.org.models import Region, User
@@ -154,25 +154,6 @@ class BatchCache:
         if code not in self.regions:
             self.regions[code] = Region.objects.filter(code=code).select_related("parent__parent").first()
         return self.regions[code]
-
-    def region_guess(self, *, name: str, address: str) -> Region | None:
-        """`records.region_guess` with the region rows memoised."""
-        for text in (address, name):
-            if not text:
-                continue
-            found: Region | None = None
-            rest = "".join(text.split())
-            for _level in range(3):
-                prefix = match_region_prefix(rest)
-                if not prefix:
-                    break
-                official = region_of(prefix)
-                if official is not None:
-                    found = self.region(official.code) or found
-                rest = rest[len(prefix):]
-            if found is not None:
-                return found
-        return None
 
     def default_pool(self, region: Region | None, owner: User | None) -> Pool | None:
         """`records._default_pool`, memoised per (owner's department, region)."""
@@ -275,7 +256,8 @@ def _prepare(actor: User | None, item: CustomerInput, cache: BatchCache) -> _Row
         raise PermissionRefused(_("You can only register customers for yourself."), extra={"right": "customer.owner"})
     if problem == "left":
         raise ValidationFailed(field_errors={"owner": [_("This person has left; choose an active owner.")]})
-    region = item.region or cache.region_guess(name=fields["name"], address=fields.get("address", ""))
+    region = item.region or region_guess(name=fields["name"], address=fields.get("address", ""),
+                                         region_by_code=cache.region)
     if fields.get("pool") is None:
         fields["pool"] = cache.default_pool(region, owner)
     if owner is None and fields.get("pool") is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -101,8 +102,10 @@ def _clean_customer_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def region_guess(*, name: str, address: str) -> Region | None:
-    """The most precise official region named at the start of the address, else in the company name."""
+def region_guess(*, name: str, address: str,
+                 region_by_code: Callable[[str], Region | None] | None = None) -> Region | None:
+    """The most precise official region named at the start of the address, else in the company name.
+    `region_by_code` looks a code up (a batch passes a memoised one); by default each guess reads its rows."""
     from kamguard.customers.domain.regions import match_region_prefix, region_of
 
     for text in (address, name):
@@ -118,10 +121,13 @@ def region_guess(*, name: str, address: str) -> Region | None:
             if found is not None:
                 codes.append(found.code)
             rest = rest[len(prefix):]
-        found_regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
+        lookup = region_by_code
+        if lookup is None:
+            lookup = {r.code: r for r in Region.objects.filter(code__in=codes)}.get
         for code in reversed(codes):  # the most precise level found
-            if code in found_regions:
-                return found_regions[code]
+            region = lookup(code)
+            if region is not None:
+                return region
     return None
 
 
