@@ -33,9 +33,9 @@ from common import (
     load_text,
     machine_info,
     migrate,
+    on_fresh_database,
     peak_rss_mib,
     print_table,
-    setup_django,
     summary_ms,
     write_json,
 )
@@ -124,17 +124,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.trials < 1 or args.threads < 2:
         parser.error("--trials ≥ 1 and --threads ≥ 2")
-    database = BenchDatabase(args.database)
-    database.create()
-    try:
-        setup_django(database.url)
+    def body(database: BenchDatabase) -> int:
         migrate()
         return race(args, database)
-    finally:
-        from django.db import connections
 
-        connections.close_all()
-        database.drop()
+    return on_fresh_database(args.database, body)
 
 
 def race(args: argparse.Namespace, database: BenchDatabase) -> int:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,22 @@ def setup_django(database_url: str) -> None:
     import django
 
     django.setup()
+
+
+def on_fresh_database(engine: str, body: Callable[[BenchDatabase], int], *, keep: bool = False) -> int:
+    """Create a benchmark database (`sqlite` or `postgres`), point Django at it, run `body` and drop the
+    database afterwards, whatever happened (unless `keep`). Returns what `body` returns."""
+    database = BenchDatabase(engine)
+    database.create()
+    try:
+        setup_django(database.url)
+        return body(database)
+    finally:
+        if not keep:
+            from django.db import connections
+
+            connections.close_all()
+            database.drop()
 
 
 def migrate() -> None:

@@ -45,9 +45,9 @@ from common import (
     load_text,
     machine_info,
     migrate,
+    on_fresh_database,
     peak_rss_mib,
     print_table,
-    setup_django,
     summary_ms,
     write_json,
 )
@@ -176,17 +176,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    database = BenchDatabase("postgres" if args.postgres else "sqlite")
-    database.create()
-    setup_django(database.url)
-    try:
-        return run(args, database)
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            database.drop()
+    return on_fresh_database("postgres" if args.postgres else "sqlite", lambda database: run(args, database), keep=args.keep)
 
 
 def run(args: argparse.Namespace, database: BenchDatabase) -> int:
