@@ -339,6 +339,21 @@ def _try_target(target: Target, tier: str, state: AllocationState, notes: list[C
     return _ranked(team, target.strategy, tier, state, notes, rule_key)
 
 
+def _available(person_id: int, tier: str, state: AllocationState, notes: list[CandidateNote],
+               rule_key: str) -> Person | None:
+    """The team member if they can take a customer of `tier`; otherwise None, with the note saying why not."""
+    person = state.people.get(person_id)
+    if person is None:
+        notes.append(_skipped(state, person_id, "unknown", 0, None, rule_key))
+        return None
+    load, limit = person.load.get(tier, 0), person.capacity.get(tier)
+    reason = _skip_reason(person, load, limit)
+    if reason:
+        notes.append(_skipped(state, person_id, reason, load, limit, rule_key))
+        return None
+    return person
+
+
 def _round_robin(team: TeamState, tier: str, state: AllocationState, notes: list[CandidateNote],
                  rule_key: str) -> _Attempt:
     members = team.member_ids
@@ -350,18 +365,12 @@ def _round_robin(team: TeamState, tier: str, state: AllocationState, notes: list
         except ValueError:
             start = 0
     count = len(members)
-    people = state.people
     for step in range(count):
         person_id = members[(start + step) % count]
-        person = people.get(person_id)
+        person = _available(person_id, tier, state, notes, rule_key)
         if person is None:
-            notes.append(_skipped(state, person_id, "unknown", 0, None, rule_key))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
-        reason = _skip_reason(person, load, limit)
-        if reason:
-            notes.append(_skipped(state, person_id, reason, load, limit, rule_key))
-            continue
         notes.append(_note(person_id, True, "", load, limit, rule_key))
         _give(person, tier)
         team.cursor = person_id
@@ -384,15 +393,10 @@ def _ranked(team: TeamState, strategy: str, tier: str, state: AllocationState, n
     best: tuple[float, int] | None = None
     best_note = -1
     for person_id in team.member_ids:
-        person = people.get(person_id)
+        person = _available(person_id, tier, state, notes, rule_key)
         if person is None:
-            notes.append(_skipped(state, person_id, "unknown", 0, None, rule_key))
             continue
         load, limit = person.load.get(tier, 0), person.capacity.get(tier)
-        reason = _skip_reason(person, load, limit)
-        if reason:
-            notes.append(_skipped(state, person_id, reason, load, limit, rule_key))
-            continue
         # limit is not 0 here: a member with capacity 0 is at capacity.
         score = load / (limit if limit is not None else largest) if by_capacity else float(sum(person.load.values()))
         if best is None or (score, person_id) < best:
