@@ -63,7 +63,7 @@ from kamguard.customers.services.dedupe import (
     STOP_KEY_LIMIT,
     CandidateView,
     _records,
-    candidates_for_viewer,
+    candidate_views,
     dedupe_stop_keys_update,
 )
 from kamguard.customers.services.records import (
@@ -268,12 +268,11 @@ def _prepare(actor: User | None, item: CustomerInput, cache: BatchCache) -> _Row
 
 
 def _batch_candidate_views(actor: User | None, result: CheckResult, batch: dict[str, _Row]) -> list[dict[str, Any]]:
-    """What the user may see of the candidates: stored customers through `candidates_for_viewer`, and rows
-    accepted earlier in this batch (the caller's own input) as they were entered."""
+    """What the user may see of the candidates: stored customers through `candidate_views`, and rows accepted
+    earlier in this batch (the caller's own input) as they were entered."""
     stored = CheckResult(verdict=result.verdict, candidates=tuple(
         m for m in result.candidates if not m.external_id.startswith(NEW_PREFIX)))
-    views = {f"{m.external_id}": v.as_dict() for m, v in zip(
-        stored.candidates, candidates_for_viewer(viewer=actor, result=stored), strict=False)}
+    views = {key: view.as_dict() for key, view in candidate_views(viewer=actor, result=stored).items()}
     ordered = []
     for match in result.candidates:
         if match.external_id.startswith(NEW_PREFIX):

@@ -238,18 +238,24 @@ class CandidateView:
 
 
 def candidates_for_viewer(*, viewer: User | None, result: CheckResult) -> list[CandidateView]:
+    """What `viewer` may see of the result's candidates, best first."""
+    return list(candidate_views(viewer=viewer, result=result).values())
+
+
+def candidate_views(*, viewer: User | None, result: CheckResult) -> dict[str, CandidateView]:
+    """The same, by the candidate's match id (a customer that no longer exists is left out)."""
     ids = [int(m.external_id) for m in result.candidates]
     rows = {c.pk: c for c in Customer.objects.filter(pk__in=ids).select_related("owner", "owner__team")}
     visible = set(ids) if viewer is None else set(
         Customer.objects.filter(customer_visibility_q(viewer), pk__in=ids).values_list("pk", flat=True))
-    views = []
+    views: dict[str, CandidateView] = {}
     for match in result.candidates:
         customer = rows.get(int(match.external_id))
         if customer is None:
             continue
         owner = customer.owner
         shown = customer.pk in visible
-        views.append(CandidateView(
+        views[match.external_id] = (CandidateView(
             customer_id=customer.pk if shown else None, external_id=(customer.external_id or "") if shown else "",
             name=match.name, score=match.score, reasons=match.reasons if shown else tuple(
                 r for r in match.reasons if not r.startswith(("same phone", "same mail"))),
