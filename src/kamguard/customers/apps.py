@@ -6,3 +6,9 @@ class CustomersConfig(AppConfig):
     name = "kamguard.customers"
     label = "customers"
     verbose_name = _("Customers and ownership")
+
+    def ready(self) -> None:
+        from kamguard.approvals.registry import subject_register
+        from kamguard.customers.approvals import TransferHandler
+
+        subject_register(TransferHandler())

@@ -50,6 +50,7 @@ from kamguard.customers.models import (
     RequestStatus,
     Tier,
     TierStandard,
+    TransferRequest,
 )
 from kamguard.customers.services import disputes, ownership, pools, records
 from kamguard.customers.services.common import is_supervising, require_edit
@@ -761,16 +762,38 @@ def dispute_withdraw(request: HttpRequest, dispute_id: int) -> HttpResponse:
 
 # ---------------------------------------------------------------- transfer requests
 
+def _transfer_approval(transfer: TransferRequest) -> Any:
+    from kamguard.approvals.selectors import latest_request_for
+    from kamguard.customers.approvals import KIND
+
+    return latest_request_for(kind=KIND, subject_id=transfer.pk)
+
+
+def _may_decide_transfer(viewer: User, transfer: TransferRequest, approval: Any) -> bool:
+    """The approval engine says who decides (the step's approver, their delegate); a request filed before the
+    engine existed is decided by a supervisor who is not a party, as before."""
+    from kamguard.approvals.services import acting_step
+
+    if transfer.status != RequestStatus.PENDING or viewer.pk in (
+            transfer.requested_by_id, transfer.from_owner_id, transfer.to_owner_id):
+        return False
+    if approval is not None and approval.status == "pending":
+        return acting_step(approval, viewer)[0] is not None
+    return is_supervising(viewer)
+
+
 @page_view(Right.VIEW_ORG)
 def transfer_list(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     status = request.GET.get("status", RequestStatus.PENDING)
     qs = selectors.transfer_request_list(viewer=viewer, status=status if status in RequestStatus.values else "")
     page = paginate(request, qs)
-    supervising = is_supervising(viewer)
-    rows = [{"request": r, "can_decide": supervising and r.status == RequestStatus.PENDING and viewer.pk not in (
-        r.requested_by_id, r.from_owner_id, r.to_owner_id), "can_cancel": r.status == RequestStatus.PENDING
-        and r.requested_by_id == viewer.pk} for r in page.object_list]
+    rows = []
+    for r in page.object_list:
+        approval = _transfer_approval(r) if r.status == RequestStatus.PENDING else None
+        rows.append({"request": r, "approval": approval,
+                     "can_decide": _may_decide_transfer(viewer, r, approval),
+                     "can_cancel": r.status == RequestStatus.PENDING and r.requested_by_id == viewer.pk})
     return render(request, "customers/transfer_list.html", {
         "page": page, "rows": rows, "total": page.paginator.count, "statuses": RequestStatus.choices,
         "status": status})
@@ -782,8 +805,10 @@ def transfer_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     transfer = selectors.transfer_request_list(viewer=viewer).filter(pk=request_id).first()
     if transfer is None:
         raise NotFound()
-    if not is_supervising(viewer):
-        raise PermissionRefused(_("Only a supervisor can decide transfer requests."),
+    approval = _transfer_approval(transfer)
+    if not (_may_decide_transfer(viewer, transfer, approval) if transfer.status == RequestStatus.PENDING
+            else is_supervising(viewer)):
+        raise PermissionRefused(_("This transfer request is not waiting for your decision."),
                                 extra={"right": "transfer.decide"})
     form = TransferDecideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -795,7 +820,7 @@ def transfer_decide(request: HttpRequest, request_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Decision recorded."))
             return redirect("customers:transfer_list")
-    return render(request, "customers/transfer_decide.html", {"form": form, "transfer": transfer})
+    return render(request, "customers/transfer_decide.html", {"form": form, "transfer": transfer, "approval": approval})
 
 
 @page_view(Right.EDIT_BUSINESS_DATA)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -271,8 +272,19 @@ def customer_transfer(*, actor: User, customer_id: int, to_owner_id: int | None,
                         kind=OwnershipKind.TRANSFER, actor=actor, reason=reason.strip(), approved_by=actor)
 
 
+def _transfer_facts(customer: Customer) -> Any:
+    from kamguard.approvals.domain import ApprovalFacts
+
+    return ApprovalFacts(tier=customer.tier, customer_id=customer.pk)
+
+
 @transaction.atomic
 def transfer_request_create(*, actor: User, customer_id: int, to_owner_id: int | None, reason: str) -> TransferRequest:
+    """File a transfer; it goes through the approval engine (kind "customers.transfer": by default the
+    requester's supervisor decides). A policy that asks for no approval applies the transfer at once."""
+    from kamguard.approvals.services import approval_submit
+    from kamguard.customers.approvals import KIND
+
     customer = visible_customer(actor, customer_id)
     if customer.owner_id is None:
         raise ValidationFailed(_("The customer is in the pool: claim it instead."), code="not_owned")
@@ -293,54 +305,67 @@ def transfer_request_create(*, actor: User, customer_id: int, to_owner_id: int |
                  changes={"to_owner": {"before": customer.owner_id, "after": to_owner_id}})
     timeline_add(customer=customer, kind="transfer.requested", actor=actor,
                  summary=_("Transfer requested to %(to)s") % {"to": target or _("shared pool")})
+    approval_submit(actor=actor, kind=KIND, subject_id=request.pk, facts=_transfer_facts(customer),
+                    summary=_("Transfer %(customer)s to %(to)s: %(reason)s") % {
+                        "customer": customer.name, "to": target or _("shared pool"), "reason": reason.strip()})
+    request.refresh_from_db()
     return request
+
+
+def _transfer_approval(actor: User, request: TransferRequest) -> Any:
+    """The pending approval of a transfer request (one filed before the engine existed gets one now)."""
+    from kamguard.approvals.selectors import pending_request_for
+    from kamguard.approvals.services import approval_submit
+    from kamguard.customers.approvals import KIND
+
+    approval = pending_request_for(kind=KIND, subject_id=request.pk)
+    if approval is None and request.status == RequestStatus.PENDING:
+        approval = approval_submit(actor=request.requested_by, kind=KIND, subject_id=request.pk,
+                                   facts=_transfer_facts(request.customer), summary=request.reason)
+    if approval is None or approval.status != "pending":
+        raise Conflict(_("This request was already decided."), code="already_decided")
+    return approval
 
 
 @transaction.atomic
 def transfer_request_decide(*, actor: User, request_id: int, approve: bool, reason: str = "") -> TransferRequest:
-    """A supervisor decides. The requester, the current owner and the receiver can never approve."""
-    request = TransferRequest.objects.select_related("customer").filter(pk=request_id).first()
+    """Decide through the approval engine. The requester, the current owner and the receiver can never approve;
+    the step's approver (the requester's supervisor by default) or their delegate decides."""
+    from kamguard.approvals.services import approval_decide
+
+    request = TransferRequest.objects.select_related("customer", "requested_by").filter(pk=request_id).first()
     if request is None:
         raise NotFound()
     visible_customer(actor, request.customer_id)
-    if not is_supervising(actor):
-        raise PermissionRefused(_("Only a supervisor can decide transfer requests."), extra={"right": "transfer.decide"})
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(_("This request was already decided."), code="already_decided")
     try:
         ensure_not_own_request(requester_id=request.requested_by_id, approver_id=actor.pk,
                                extra_party_ids=tuple(i for i in (request.from_owner_id, request.to_owner_id) if i))
     except SelfApprovalError as exc:
         raise PermissionRefused(_("You are a party to this transfer, so someone else must decide it."),
                                 code="self_approval") from exc
-    if request.status != RequestStatus.PENDING:
-        raise Conflict(_("This request was already decided."), code="already_decided")
-    if not approve and not (reason or "").strip():
-        raise ValidationFailed(field_errors={"reason": [_("Say why you reject the request.")]})
-    if approve and request.to_owner is not None and not person_in_scope(actor, request.to_owner):
-        raise PermissionRefused(_("The receiver is outside your scope; their supervisor must decide."),
-                                extra={"right": "transfer.scope"})
-    updated = TransferRequest.objects.filter(pk=request.pk, status=RequestStatus.PENDING).update(
-        status=RequestStatus.APPROVED if approve else RequestStatus.REJECTED, decided_by=actor,
-        decided_at=timezone.now(), decision_reason=reason.strip())
-    if updated != 1:
-        raise Conflict(_("This request was already decided."), code="already_decided")
+    approval = _transfer_approval(actor, request)
+    approval_decide(actor=actor, request_id=approval.pk, approve=approve, reason=reason)
     request.refresh_from_db()
-    audit_record(actor=actor, action="customers.transfer.approved" if approve else "customers.transfer.rejected",
-                 obj=request, reason=reason)
-    if approve:
-        owner_change(customer=request.customer, expected_owner_id=request.from_owner_id, new_owner=request.to_owner,
-                     kind=OwnershipKind.TRANSFER, actor=request.requested_by, approved_by=actor,
-                     reason=request.reason, reference=f"transfer-request:{request.pk}")
-    else:
-        timeline_add(customer=request.customer, kind="transfer.rejected", actor=actor,
-                     summary=_("Transfer request rejected: %(reason)s") % {"reason": reason})
     return request
 
 
 @transaction.atomic
 def transfer_request_cancel(*, actor: User, request_id: int) -> TransferRequest:
+    """The requester withdraws the transfer (its approval is withdrawn with it)."""
+    from kamguard.approvals.selectors import pending_request_for
+    from kamguard.approvals.services import approval_withdraw
+    from kamguard.customers.approvals import KIND
+
     request = TransferRequest.objects.filter(pk=request_id, requested_by=actor).first()
     if request is None:
         raise NotFound()
+    approval = pending_request_for(kind=KIND, subject_id=request.pk)
+    if approval is not None:
+        approval_withdraw(actor=actor, request_id=approval.pk, reason=_("Transfer request cancelled"))
+        request.refresh_from_db()
+        return request
     if TransferRequest.objects.filter(pk=request.pk, status=RequestStatus.PENDING).update(
             status=RequestStatus.CANCELLED, decided_at=timezone.now()) != 1:
         raise Conflict(_("This request was already decided."), code="already_decided")
