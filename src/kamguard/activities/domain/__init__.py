@@ -1,0 +1,1 @@
+"""Pure Python for visits and contacts: no Django."""
