@@ -1,0 +1,1 @@
+"""Pure Python for other records and market information: no Django."""

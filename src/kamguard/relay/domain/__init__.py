@@ -1,0 +1,1 @@
+"""Pure Python for information relay forms: no Django."""
