@@ -1,0 +1,1 @@
+"""Pure Python for monthly marketing plans: no Django."""

@@ -1,0 +1,1 @@
+"""Pure Python for supervision: no Django."""

@@ -1,0 +1,74 @@
+"""The quality score from real records, narrowed to the viewer; the live view's panels."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from kamguard.supervision import selectors
+
+
+def _month():
+    today = timezone.localdate()
+    return today.replace(day=1), today
+
+
+def test_data_quality_counts_alices_records(world, field):
+    # given alice's fixture records; when sam asks for her score this month
+    start, end = _month()
+    found = selectors.data_quality(viewer=world.sam, user_ids=[world.alice.pk], start=start, end=end)
+    score = found[world.alice.pk].score
+    # then: 2 done contacts, 0 complete (the visit has no location, the call no next step)
+    records = score.item("records_complete")
+    assert (records.numerator, records.denominator) == (0, 2)
+    assert records.details == {"missing_outcome": 0, "missing_next_step": 1, "missing_location": 1}
+    # 1 of 2 customers complete
+    customers = score.item("customers_complete")
+    assert (customers.numerator, customers.denominator) == (1 if field.alpha.region_id else 0, 2)
+    assert customers.details["missing_contacts"] == 1 and customers.details["missing_uscc"] == 1
+    # the one visit was not located
+    checkins = score.item("checkins_correct")
+    assert (checkins.numerator, checkins.denominator, checkins.details["not_located"]) == (0, 1, 1)
+    assert score.score is not None and 0 <= score.score < 60
+
+
+def test_data_quality_is_narrowed_to_the_viewer(world, field):
+    start, end = _month()
+    everyone = [world.alice.pk, world.bob.pk, world.carol.pk]
+    assert set(selectors.data_quality(viewer=world.sam, user_ids=everyone, start=start, end=end)) == {
+        world.alice.pk, world.bob.pk}
+    assert set(selectors.data_quality(viewer=world.alice, user_ids=everyone, start=start, end=end)) == {world.alice.pk}
+    assert set(selectors.data_quality(viewer=world.sue, user_ids=everyone, start=start, end=end)) == {
+        world.alice.pk, world.bob.pk}
+    assert set(selectors.data_quality(viewer=world.audrey, user_ids=everyone, start=start, end=end)) == set(everyone)
+    assert selectors.data_quality(viewer=world.carol, user_ids=[world.alice.pk], start=start, end=end) == {}
+    assert selectors.data_quality(viewer=world.sam, user_ids=[world.alice.pk], start=end, end=start.replace(
+        year=start.year - 1)) == {}
+
+
+def test_a_person_with_nothing_recorded_has_no_activity_items(world, field):
+    start, end = _month()
+    henry = selectors.data_quality(viewer=world.sam, user_ids=[world.henry.pk], start=start, end=end)[world.henry.pk]
+    assert not henry.score.item("records_complete").applies
+    assert not henry.score.item("customers_complete").applies
+
+
+def test_live_view_shows_the_departments_checkins(world, field):
+    live = selectors.live_view(viewer=world.sam)
+    assert live.checkins is not None
+    assert [a.pk for a in live.checkins] == [field.visit.pk]
+    assert {p.pk for p in live.people} >= {world.alice.pk, world.bob.pk, world.henry.pk}
+    assert world.carol.pk not in {p.pk for p in live.people}
+
+
+def test_live_view_of_a_manager_is_their_own_day(world, field):
+    bob = selectors.live_view(viewer=world.bob)
+    assert [p.pk for p in bob.people] == [world.bob.pk]
+    assert bob.checkins == []
+    carol = selectors.live_view(viewer=world.carol)
+    assert carol.checkins == []
+
+
+def test_a_missing_selector_is_reported_as_unavailable():
+    assert selectors.provided("activities", "checkins_on") is not None
+    assert selectors.provided("activities", "no_such_selector") is None
+    assert selectors.provided("no_such_app", "x") is None
