@@ -1,0 +1,1 @@
+"""Pure Python for contracts, orders and payments: no Django."""
