@@ -10,6 +10,9 @@ from kamguard.org.domain.roles import Scope
 from kamguard.org.models import Share, User
 
 NOTHING = Q(pk__in=[])
+# Matches every row and, unlike an empty Q(), survives being OR-ed with another condition: `Q() | Q(x)` is
+# just `Q(x)`, which would narrow someone who sees everything to x.
+EVERYTHING = ~Q(pk__in=[])
 
 
 def _field(prefix: str, name: str) -> str:
@@ -25,7 +28,7 @@ def scope_q(user: User, *, owner_path: str, object_type: str | None = None) -> Q
         return NOTHING
     scope = user.scope
     if scope == Scope.ALL:
-        return Q()
+        return EVERYTHING
     if scope == Scope.NONE:
         return NOTHING
     own_key = _field(owner_path, "pk") if owner_path else "pk"
