@@ -83,6 +83,7 @@ def test_director_writes_simulates_and_activates_a_rule_set(browser, live_server
     page.fill("#id_username", "dora")
     page.fill("#id_password", PASSWORD)
     submit(page, "button[type=submit].primary")
+    page.click("[data-nav-group=customers] summary")  # the menu group opens, then its page
     submit(page, "[data-nav=allocation]")
     assert page.get_attribute("html", "lang").lower() == language
     shoot(page, "1-rule-sets")

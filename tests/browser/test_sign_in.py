@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from django.urls import reverse
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "Browser-Test-Pass-42"  # noqa: S105
 ACCEPT_LANGUAGE = {"zh-hans": "zh-CN,zh;q=0.9", "en": "en-US,en;q=0.9"}
@@ -160,6 +160,7 @@ def test_language_selector_switches_between_chinese_and_english(browser, live_se
     with page.expect_navigation():
         page.select_option("#language-select", "zh-hans")
     page.wait_for_selector("[data-nav=home]")
+    page.click("[data-nav-group=organisation] summary")  # the menu group opens, then its page
     page.click("[data-nav=people]")
     page.wait_for_load_state()
     shoot(page, "chinese-people")

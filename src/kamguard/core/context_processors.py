@@ -31,44 +31,92 @@ def _may_exchange(user: Any) -> bool:
     return export_allowed(user) or any(import_allowed(user, kind) for kind in kind_list())
 
 
-NAV_ITEMS: tuple[NavItem, ...] = (
+@dataclass(frozen=True)
+class NavGroup:
+    """A menu entry that opens a list of pages; shown only when at least one of them is offered."""
+
+    key: str
+    label: Promise
+    items: tuple[NavItem, ...]
+
+
+NAV: tuple[NavItem | NavGroup, ...] = (
     NavItem("home", _("Dashboard"), "core:home"),
-    NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG, ("/org/people/", "/org/duties/")),
-    NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG, ("/org/",)),
-    NavItem("customers", _("Customers"), "customers:my_customers", Right.VIEW_ORG, ("/customers/",)),
-    NavItem("pools", _("Shared pools"), "customers:pool_list", Right.VIEW_ORG, ("/customers/pools/",)),
-    NavItem("disputes", _("Disputes"), "customers:dispute_list", Right.VIEW_ORG,
-            ("/customers/disputes/", "/customers/transfers/")),
-    NavItem("allocation", _("Allocation"), "allocation:ruleset_list", Right.VIEW_ORG, ("/allocation/",)),
+    NavGroup("customers", _("Customers"), (
+        NavItem("customers", _("Customers"), "customers:my_customers", Right.VIEW_ORG, ("/customers/",)),
+        NavItem("pools", _("Shared pools"), "customers:pool_list", Right.VIEW_ORG, ("/customers/pools/",)),
+        NavItem("disputes", _("Disputes"), "customers:dispute_list", Right.VIEW_ORG,
+                ("/customers/disputes/", "/customers/transfers/")),
+        NavItem("allocation", _("Allocation"), "allocation:ruleset_list", Right.VIEW_ORG, ("/allocation/",)),
+    )),
+    NavGroup("sales", _("Sales"), (
+        NavItem("sales", _("Opportunities"), "sales:home", Right.VIEW_ORG, ("/sales/",)),
+        NavItem("contracts", _("Contracts and orders"), "contracts:home", Right.VIEW_ORG, ("/contracts/",)),
+        NavItem("approvals", _("Approvals"), "approvals:home", Right.VIEW_ORG, ("/approvals/",)),
+    )),
+    NavGroup("work", _("Field work"), (
+        NavItem("activities", _("Visits and contacts"), "activities:home", Right.VIEW_ORG, ("/activities/",)),
+        NavItem("plans", _("Marketing plans"), "plans:home", Right.VIEW_ORG, ("/plans/",)),
+        NavItem("worklogs", _("Work logs"), "worklogs:home", Right.VIEW_ORG, ("/worklogs/",)),
+        NavItem("relay", _("Relay forms"), "relay:home", Right.VIEW_ORG, ("/relay/",)),
+        NavItem("meetings", _("Meetings"), "meetings:home", Right.VIEW_ORG, ("/meetings/",)),
+        NavItem("records", _("Records"), "records:home", Right.VIEW_ORG, ("/records/",)),
+        NavItem("supervision", _("Team today"), "supervision:home", Right.VIEW_ORG, ("/supervision/",)),
+    )),
+    NavGroup("organisation", _("Organisation"), (
+        NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG, ("/org/people/", "/org/duties/")),
+        NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG, ("/org/",)),
+    )),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
     NavItem("imports", _("Import and export"), "core:import_export", None, ("/io/",), _may_exchange),
     NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),
 )
 
 
+def _all_items() -> list[NavItem]:
+    return [item for entry in NAV for item in (entry.items if isinstance(entry, NavGroup) else (entry,))]
+
+
+def _offered(item: NavItem, user: Any, rights: frozenset[Right], active_key: str) -> dict[str, Any] | None:
+    if item.right is not None and item.right not in rights:
+        return None
+    if item.shown is not None and not item.shown(user):
+        return None
+    try:
+        url = reverse(item.url_name)
+    except Exception:  # noqa: BLE001 - a page not installed yet is simply not offered
+        return None
+    return {"key": item.key, "label": item.label, "url": url, "active": item.key == active_key}
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
+    """`nav_items`: the menu's entries, each a page ({key, label, url, active}) or a group of pages
+    ({group: True, key, label, active, items}); a group with one page offered shows as that page."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     rights = user.rights
-    items = []
     active_key = "home" if request.path == "/" else ""
     best = 0
-    for item in NAV_ITEMS:  # the longest matching prefix wins ("/org/people/" over "/org/")
+    for item in _all_items():  # the longest matching prefix wins ("/org/people/" over "/org/")
         for prefix in item.match:
             if active_key != "home" and request.path.startswith(prefix) and len(prefix) > best:
                 active_key, best = item.key, len(prefix)
-    for item in NAV_ITEMS:
-        if item.right is not None and item.right not in rights:
+    entries: list[dict[str, Any]] = []
+    for entry in NAV:
+        if isinstance(entry, NavItem):
+            offered = _offered(entry, user, rights, active_key)
+            if offered is not None:
+                entries.append(offered)
             continue
-        if item.shown is not None and not item.shown(user):
-            continue
-        try:
-            url = reverse(item.url_name)
-        except Exception:  # noqa: S112 - a page not installed yet is simply not offered
-            continue
-        items.append({"key": item.key, "label": item.label, "url": url, "active": item.key == active_key})
+        pages = [p for p in (_offered(i, user, rights, active_key) for i in entry.items) if p is not None]
+        if len(pages) == 1:
+            entries.append(pages[0])
+        elif pages:
+            entries.append({"group": True, "key": entry.key, "label": entry.label, "items": pages,
+                            "active": any(p["active"] for p in pages)})
     from kamguard.org.forms import ROLE_LABELS
 
     # The roles in the user's language (shown as the name's tooltip), in a stable order.
-    return {"nav_items": items, "user_roles": [str(ROLE_LABELS[r]) for r in sorted(user.roles, key=lambda r: r.value)]}
+    return {"nav_items": entries,
+            "user_roles": [str(ROLE_LABELS[r]) for r in sorted(user.roles, key=lambda r: r.value)]}

@@ -135,7 +135,9 @@ def _organisation_section(user: User, people: Any) -> Section:
     ]
     counts = dict(RoleAssignment.objects.filter(user__in=active).values_list("role").annotate(n=Count("id")))
     section.columns = [("role", _("Role")), ("count", _("People"))]
-    section.rows = [{"role": role.value, "count": counts.get(role.value, 0)} for role in Role]
+    from kamguard.org.forms import ROLE_LABELS
+
+    section.rows = [{"role": ROLE_LABELS[role], "count": counts.get(role.value, 0)} for role in Role]
     return section
 
 

@@ -47,6 +47,16 @@ INSTALLED_APPS = [
     "kamguard.audit",
     "kamguard.customers",
     "kamguard.allocation",
+    "kamguard.activities",
+    "kamguard.worklogs",
+    "kamguard.meetings",
+    "kamguard.relay",
+    "kamguard.records",
+    "kamguard.plans",
+    "kamguard.supervision",
+    "kamguard.approvals",
+    "kamguard.sales",
+    "kamguard.contracts",
 ]
 
 MIDDLEWARE = [
