@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.activities.models import CONTACT_KINDS, Kind, Status
 
@@ -28,7 +29,7 @@ class ContactForm(forms.Form):
         attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
     duration_min = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=0, max_value=1440)
     summary = forms.CharField(label=_("What it was about"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
-    outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    outcome = forms.CharField(label=pgettext_lazy("activity", "Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               max_length=4000)
     next_step = forms.CharField(label=_("Next step"), required=False, max_length=4000)
 
@@ -41,7 +42,7 @@ class ContactForm(forms.Form):
 
 class VisitPlanForm(forms.Form):
     customer = CustomerChoiceField(label=_("Customer"))
-    planned_on = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    planned_on = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     purpose = forms.CharField(label=_("Purpose"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               max_length=4000)
     accompanied_by = forms.TypedChoiceField(label=_("Accompanied by (陪访)"), required=False, coerce=int,
@@ -68,7 +69,7 @@ class CheckInForm(forms.Form):
 
 
 class CheckOutForm(forms.Form):
-    outcome = forms.CharField(label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
+    outcome = forms.CharField(label=pgettext_lazy("activity", "Outcome"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
                               help_text=_("What came of the visit."))
     next_step = forms.CharField(label=_("Next step"), max_length=4000, help_text=_("What happens next, and when."))
     contacts = forms.TypedMultipleChoiceField(label=_("Customer contacts present"), required=False, coerce=int,

@@ -35,7 +35,7 @@ class MeetingForm(forms.Form):
 class ItemForm(forms.Form):
     description = forms.CharField(label=pgettext_lazy("meetings", "Action"), max_length=500, required=False)
     owner = forms.TypedChoiceField(label=pgettext_lazy("meetings", "Owner"), required=False, coerce=int, empty_value=None)
-    due_on = forms.DateField(label=pgettext_lazy("meetings", "Due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label=pgettext_lazy("meetings", "Due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args: Any, people: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

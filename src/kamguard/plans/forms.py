@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.plans.domain.months import month_parse
 
@@ -29,7 +30,7 @@ def _text(rows: int = 4, placeholder: Any = "") -> forms.Textarea:
 
 
 class PlanForm(forms.Form):
-    month = MonthField(label=_("Month"))
+    month = MonthField(label=pgettext_lazy("plans", "Month"))
     goals = forms.CharField(label=_("Goals"), required=False, max_length=10_000, widget=_text(
         3, _("Sales, collection, new customers, key accounts to develop…")))
     analysis = forms.CharField(label=_("Marketing analysis"), required=False, max_length=10_000, widget=_text(
@@ -46,7 +47,7 @@ class PlanEditForm(PlanForm):
 
 class VisitAddForm(forms.Form):
     customer = forms.TypedChoiceField(label=_("Customer"), coerce=int, choices=())
-    planned_on = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    planned_on = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     purpose = forms.CharField(label=_("Purpose"), required=False, max_length=300)
 
     def __init__(self, *args: Any, customers: list[tuple[int, str]] = (), month: dt.date | None = None,  # type: ignore[assignment]
@@ -60,13 +61,13 @@ class VisitAddForm(forms.Form):
 
 
 class DayPlanForm(forms.Form):
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     content = forms.CharField(label=_("Work planned"), required=False, max_length=10_000, widget=_text(
         3, _("Leave empty to remove the day's plan.")))
 
 
 class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(label=_("Decision"), choices=[("approve", _("Approve")),
+    decision = forms.ChoiceField(label=pgettext_lazy("plans", "Decision"), choices=[("approve", _("Approve")),
                                                                 ("return", _("Return for changes"))])
     comment = forms.CharField(label=_("Comments"), required=False, max_length=10_000, widget=_text(3))
 

@@ -17,7 +17,12 @@ ACCEPT = ",".join(f".{ext}" for ext in sorted(ACCEPTED))
 
 
 class DateInput(forms.DateInput):
+    """<input type=date> only shows ISO dates, whatever the page's language."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -15,7 +15,12 @@ CUSTOMER_CHOICES_MAX = 500
 
 
 class DateInput(forms.DateInput):
+    """<input type=date> only shows ISO dates, whatever the page's language."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class DateTimeInput(forms.DateTimeInput):
