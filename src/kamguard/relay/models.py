@@ -13,8 +13,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from kamguard.core.models import TimeStampedModel
 
@@ -45,6 +45,12 @@ class RelayCategory(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
+        return self.label()
+
+    def label(self) -> str:
+        """The name in the reader's language: the English name on English pages (when there is one), else `name`."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
 

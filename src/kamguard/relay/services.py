@@ -160,7 +160,7 @@ def relay_send(*, actor: User, category_id: int | None, content: str, suggestion
         if routed is None:
             message = _("This form would go to nobody: no routing rule for “%(category)s” gives a receiver for "
                         "you. Choose a receiver, or ask an administrator to add a routing rule.") % {
-                "category": category.name}
+                "category": category.label()}
             raise ValidationFailed(message, code="no_receiver", field_errors={"receiver": [message]})
         receiver, post, rule = routed
     else:
