@@ -161,7 +161,11 @@ def activities_build(world: BuiltWorld, *, seed: int | None = None) -> BuiltActi
                 every = VISIT_EVERY_DAYS.get(customer.tier, 60)
                 day = first_day + dt.timedelta(days=rng.randint(0, every // 2))
                 ref = references.get(customer.region_id or 0)
-                while day < today:
+                # The customers' build dated each one's last follow-up (a few near or past the pool's reclaim
+                # limit, on purpose): the visit history ends before it, so it stays the last contact.
+                until = today if customer.last_followup_at is None else min(
+                    today, timezone.localtime(customer.last_followup_at).date())
+                while day < until:
                     if day.weekday() < 5:
                         moment = _moment(day, rng)
                         lat: float | None
@@ -206,7 +210,7 @@ def activities_build(world: BuiltWorld, *, seed: int | None = None) -> BuiltActi
                         count = CONTACTS_PER_VISIT.get(customer.tier, 1.5)
                         for _ in range(int(count) + (1 if rng.random() < count % 1 else 0)):
                             when_day = day + dt.timedelta(days=rng.randint(1, max(1, every - 1)))
-                            if when_day >= today:
+                            if when_day >= until:
                                 continue
                             kind = rng.choices([k for k, _w in CONTACT_WEIGHTS], [w for _k, w in CONTACT_WEIGHTS])[0]
                             planned.append(Activity(
@@ -263,7 +267,11 @@ def _today_build(managers: list[User], books: dict[int, list[Customer]], rng: ra
         book = books.get(manager.pk) or []
         if not book:
             continue
-        todays = rng.sample(book, min(len(book), rng.randint(1, 3)))
+        # Not the customers the demo left near or past the pool's reclaim limit: a check-in today would be
+        # their follow-up, and the reclaim story would lose them.
+        recent = timezone.now() - dt.timedelta(days=21)
+        followed = [c for c in book if c.last_followup_at is None or c.last_followup_at >= recent] or book
+        todays = rng.sample(followed, min(len(followed), rng.randint(1, 3)))
         for customer in todays:
             visit = visit_plan(actor=manager, customer_id=customer.pk, planned_on=today, purpose=rng.choice(PURPOSES))
             built.planned_today += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -39,6 +39,8 @@ class BuiltWorld:
     bulk_people: int = 0
     customers: BuiltCustomers | None = None
     allocation: BuiltAllocation | None = None
+    # What each later capability's builder made (its Built… summary), by app: approvals, activities, plans, …
+    apps: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     def team_name(self, person: PersonPlan) -> str:
@@ -78,7 +80,47 @@ def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: Cu
         from kamguard.demo.allocation import allocation_build
 
         world.allocation = allocation_build(world)
+        _capabilities_build(world)
     return world
+
+
+# The builders of the capabilities on top of customers, in the order their data depends on each other: approval
+# policies before the quotes and contracts that go through them; visits before the plans, logs and live view
+# that read them; opportunities before the contracts signed from them.
+CAPABILITY_BUILDERS: tuple[tuple[str, str], ...] = (
+    ("approvals", "kamguard.demo.approvals:approvals_build"),
+    ("activities", "kamguard.demo.activities:activities_build"),
+    ("plans", "kamguard.demo.plans:plans_build"),
+    ("worklogs", "kamguard.demo.worklogs:worklogs_build"),
+    ("meetings", "kamguard.demo.meetings:meetings_build"),
+    ("relay", "kamguard.demo.relay:relay_build"),
+    ("records", "kamguard.demo.records:records_build"),
+    ("sales", "kamguard.demo.sales:sales_build"),
+    ("contracts", "kamguard.demo.contracts:contracts_build"),
+)
+
+
+def _capabilities_build(world: BuiltWorld) -> None:
+    from importlib import import_module
+
+    for app, path in CAPABILITY_BUILDERS:
+        module, _, name = path.partition(":")
+        started = time.perf_counter()
+        world.apps[app] = getattr(import_module(module), name)(world)
+        world.timings[app] = time.perf_counter() - started
+
+
+def capability_summary(world: BuiltWorld) -> list[str]:
+    """One or more lines per capability whose builder module has `summary_lines(built)`: what it made."""
+    from importlib import import_module
+
+    lines: list[str] = []
+    for app, path in CAPABILITY_BUILDERS:
+        built = world.apps.get(app)
+        summary = getattr(import_module(path.partition(":")[0]), "summary_lines", None)
+        if built is not None and summary is not None:
+            lines += summary(built)
+    return lines
 
 
 def _world_build(plan: WorldPlan, *, password: str) -> BuiltWorld:

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kamguard.contracts import services
-from kamguard.contracts.models import Contract, ContractStatus, Order, PaymentStatus
+from kamguard.contracts.models import Contract, ContractStatus, Order
 from kamguard.core.audit import audit_record
 from kamguard.core.io.runner import import_run
 from kamguard.customers.models import Customer, CustomerStatus
@@ -182,10 +182,10 @@ def _erp_orders(rng: random.Random, customers: list[Customer], today: dt.date) -
 
 
 def summary_lines(built: BuiltContracts) -> list[str]:
-    paid = PaymentStatus.CONFIRMED.label
-    return [f"contracts: {built.contracts} contracts, {built.orders} orders ({built.erp_orders} from the ERP), "
-            f"{built.deliveries} deliveries, {built.payments} payments ({built.confirmed} {paid}), "
-            f"{built.findings} data findings in {built.seconds} s"]
+    return [f"contracts: {built.contracts} contracts, {built.orders} orders ({built.erp_orders} from the ERP "
+            f"import), {built.deliveries} deliveries, {built.payments} payments ({built.confirmed} confirmed by "
+            f"finance, the rest in finance's queue), {built.findings} data-quality findings (Sales → Contracts and "
+            f"orders → Findings)."]
 
 
 __all__ = ["BuiltContracts", "contracts_build", "summary_lines", "Order"]

@@ -357,9 +357,24 @@ def _live_cases(managers: list[User], books: dict[int, list[Customer]], products
 
 
 def summary_lines(built: BuiltSales) -> list[str]:
-    return [
-        f"sales: {built.products} products, opportunities {dict(built.opportunities)}, {built.quotes} quotes, "
-        f"{built.forecasts} forecasts",
-        f"sales: quotes waiting for approval {built.pending_quotes}; opportunities ready for a contract "
-        f"{built.ready_for_contract}",
-    ]
+    """What the pipeline holds and where to see it at work: who has a quote to approve, whose deal is ready."""
+    from kamguard.approvals.models import ApprovalStep, StepStatus
+    from kamguard.sales.services.quotes import QUOTE_KIND
+
+    counts = built.opportunities
+    lines = [f"sales: {built.products} products; {sum(counts.values())} opportunities ({counts.get('open', 0)} open, "
+             f"{counts.get('won', 0)} won, {counts.get('lost', 0)} lost) over 13 months, {built.quotes} quotes, "
+             f"{built.forecasts} monthly forecasts."]
+    approvers = sorted(set(ApprovalStep.objects.filter(
+        request__kind=QUOTE_KIND, request__subject_id__in=built.pending_quotes, status=StepStatus.PENDING,
+        approver__isnull=False).values_list("approver__username", "approver__full_name")))
+    if approvers:
+        who = ", ".join(f"{username} ({name})" for username, name in approvers)
+        lines.append(f"sales: {len(built.pending_quotes)} quotes beyond their owner's discount authority wait for "
+                     f"approval — sign in as {who}, Sales → Approvals.")
+    ready = list(Opportunity.objects.filter(pk__in=built.ready_for_contract).select_related("owner")
+                 .order_by("pk").values_list("owner__username", "name"))
+    if ready:
+        lines.append("sales: ready for a contract (negotiation, quote approved): "
+                     + "; ".join(f"{username}'s “{name}”" for username, name in ready) + ".")
+    return lines

@@ -107,6 +107,14 @@ class Command(BaseCommand):
             for line in lines:
                 self.stdout.write(f"  - {line}")
             self.stdout.write("")
+            from kamguard.demo.build import capability_summary
+
+            made = capability_summary(world)
+            if made:
+                self.stdout.write("Also in the demo:")
+                for line in made:
+                    self.stdout.write(f"  - {line}")
+                self.stdout.write("")
         self._write_second_factor_note()
         if options["no_serve"]:
             return
