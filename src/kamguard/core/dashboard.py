@@ -52,9 +52,43 @@ def dashboard_for(user: User) -> list[Section]:
     allocation = _allocation_section(user)
     if allocation is not None:
         sections.insert(2 if customers is not None else 1, allocation)
+    waiting = _waiting_section(user)
+    if waiting is not None:
+        sections.insert(1, waiting)
     if user.has_right(Right.VIEW_AUDIT):
         sections.append(_audit_section())
     return sections
+
+
+def _waiting_section(user: User) -> Section | None:
+    """What waits for this person across the work apps: approvals to decide, logs to review, relay forms to
+    receive or handle, their overdue action items and, for finance, payments to confirm. Only what the person
+    can act on; nothing for a read-only role."""
+    from django.urls import reverse
+
+    if not user.has_right(Right.EDIT_BUSINESS_DATA):
+        return None
+    from kamguard.approvals.selectors import inbox_count
+    from kamguard.meetings.selectors import my_items
+    from kamguard.relay.selectors import waiting_for
+    from kamguard.worklogs.selectors import reviews_waiting
+
+    section = Section("waiting", _("Waiting for me"))
+    section.figures = [
+        Figure(_("Approvals to decide"), inbox_count(viewer=user), reverse("approvals:home"), tone="warn"),
+        Figure(_("Relay forms to receive or handle"), waiting_for(user_ids=[user.pk]).count(), reverse("relay:home")),
+        Figure(_("My overdue action items"), my_items(viewer=user, status="overdue").count(),
+               f"{reverse('meetings:items')}?status=overdue", tone="warn"),
+    ]
+    if user.has_role(Role.SUPERVISOR):
+        section.figures.insert(1, Figure(_("Work logs to review"), reviews_waiting(reviewer=user),
+                                         reverse("worklogs:inbox")))
+    if user.has_role(Role.FINANCE):
+        from kamguard.contracts.selectors import confirmation_queue
+
+        section.figures.append(Figure(_("Payments to confirm"), confirmation_queue(viewer=user).count(),
+                                      reverse("contracts:payment_queue"), tone="warn"))
+    return section
 
 
 def _allocation_section(user: User) -> Section | None:

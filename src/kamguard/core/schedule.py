@@ -46,6 +46,12 @@ JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("customers.pool_reclaim", "kamguard.customers.tasks:pool_reclaim", "daily", at_hour=1),
     PeriodicJob("customers.dedupe_stop_keys", "kamguard.customers.tasks:dedupe_stop_keys_rebuild", "daily", at_hour=3),
     PeriodicJob("allocation.fairness_check", "kamguard.allocation.tasks:fairness_check", "daily", at_hour=4),
+    PeriodicJob("approvals.reminders", "kamguard.approvals.tasks:approval_reminders", "hourly"),
+    PeriodicJob("worklogs.missing_mark", "kamguard.worklogs.tasks:missing_mark", "daily", at_hour=1),
+    PeriodicJob("sales.forecasts_lock", "kamguard.sales.tasks:forecasts_lock", "daily", at_hour=1),
+    PeriodicJob("sales.pipeline_rebuild", "kamguard.sales.tasks:pipeline_rebuild", "daily", at_hour=3),
+    PeriodicJob("sales.forecast_accuracy", "kamguard.sales.tasks:forecast_accuracy", "daily", at_hour=5),
+    PeriodicJob("relay.daily_report", "kamguard.relay.tasks:relay_daily_report", "daily", at_hour=6),
 )
 
 

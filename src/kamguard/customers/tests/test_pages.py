@@ -408,3 +408,29 @@ def test_the_customer_page_loads_its_allocation_section_for_those_who_see_the_cu
     if status == 200:
         assert f'hx-get="/allocation/customers/{book.alpha.pk}/"' in page.content.decode()
         assert 'id="allocation-decisions"' in section.content.decode()
+
+
+SECTIONS = [  # (the fragment's address, a mark of its content) for each capability's section of the customer page
+    ("/activities/customers/{pk}/", 'id="customer-activities"'),
+    ("/sales/customers/{pk}/", 'id="sales-opportunities"'),
+    ("/contracts/customer/{pk}/", 'id="customer-contracts"'),
+    ("/relay/customers/{pk}/", ""),
+    ("/records/customers/{pk}/", ""),
+]
+
+
+@pytest.mark.parametrize(("persona", "status"), [("alice", 200), ("bob", 404), ("sam", 200), ("carol", 404),
+                                                 ("audrey", 200)])
+def test_the_customer_page_loads_each_capabilitys_section_for_those_who_see_the_customer(
+        world, book, client_for, persona, status):
+    client = client_for(world.person(persona))
+    # when
+    page = client.get(f"/customers/{book.alpha.pk}/").content.decode()
+    for address, mark in SECTIONS:
+        url = address.format(pk=book.alpha.pk)
+        section = client.get(url, headers={"HX-Request": "true"})
+        # then: the page asks for the section, which answers only those who may see the customer
+        assert section.status_code == status, url
+        if status == 200:
+            assert f'hx-get="{url}"' in page, url
+            assert mark in section.content.decode(), url
