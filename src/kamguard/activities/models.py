@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.core.models import TimeStampedModel
 
@@ -27,7 +28,7 @@ class Kind(models.TextChoices):
     VISIT = "visit", _("Visit")
     CALL = "call", _("Phone call")
     MEETING = "meeting", _("Meeting")
-    EMAIL = "email", _("E-mail")
+    EMAIL = "email", pgettext_lazy("contact kind", "E-mail")
     WECHAT = "wechat", _("WeChat")
 
 
@@ -37,8 +38,8 @@ CONTACT_KINDS = (Kind.CALL, Kind.MEETING, Kind.EMAIL, Kind.WECHAT)
 class Status(models.TextChoices):
     PLANNED = "planned", _("Planned")
     CHECKED_IN = "checked_in", _("Checked in")
-    DONE = "done", _("Done")
-    CANCELLED = "cancelled", _("Cancelled")
+    DONE = "done", pgettext_lazy("activity status", "Done")
+    CANCELLED = "cancelled", pgettext_lazy("activity status", "Cancelled")
 
 
 # The statuses that count as follow-up of the customer (the pool's reclaim rules) and as "took place".
@@ -78,7 +79,7 @@ class Activity(TimeStampedModel):
                                        on_delete=models.PROTECT, related_name="accompanied_activities")
     accompaniment_confirmed_at = models.DateTimeField(_("accompaniment confirmed"), null=True, blank=True)
     summary = models.TextField(_("purpose or summary"), blank=True)
-    outcome = models.TextField(_("outcome"), blank=True)
+    outcome = models.TextField(pgettext_lazy("activity", "outcome"), blank=True)
     next_step = models.TextField(_("next step"), blank=True)
     duration_min = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)

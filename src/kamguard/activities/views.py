@@ -140,6 +140,15 @@ def activity_list(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- one visit or contact
 
 
+def _plan_of(viewer: User, activity: Activity) -> Any:
+    """The monthly plan a planned visit came from (shown as its month, linked), if the viewer may see it."""
+    if not activity.plan_ref:
+        return None
+    from kamguard.plans.selectors import plan_for_reference
+
+    return plan_for_reference(viewer=viewer, reference=activity.plan_ref)
+
+
 def _detail_context(viewer: User, activity: Activity, **forms_: Any) -> dict[str, Any]:
     mine = activity.user_id == viewer.pk and _can_write(viewer)
     contacts = [(c.pk, f"{c.name} {c.title}".strip()) for c in activity.customer.contacts.filter(is_active=True)]
@@ -148,6 +157,7 @@ def _detail_context(viewer: User, activity: Activity, **forms_: Any) -> dict[str
                      and activity.accompanied_by_id in (None, viewer.pk) and services.may_accompany(viewer, activity.user))
     region = activity.customer.region
     return {
+        "plan": _plan_of(viewer, activity),
         "activity": activity, "mine": mine, "can_accompany": can_accompany,
         "checkin_form": forms_.get("checkin_form") or CheckInForm(),
         "checkout_form": forms_.get("checkout_form") or CheckOutForm(contacts=contacts),

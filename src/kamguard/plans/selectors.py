@@ -39,6 +39,15 @@ def plan_get(*, viewer: User, plan_id: int) -> MarketingPlan:
     return found
 
 
+def plan_for_reference(*, viewer: User, reference: str) -> MarketingPlan | None:
+    """The plan a visit's `plan_ref` ("plans:<item id>", see `PlanVisit.plan_ref`) belongs to, when the viewer may
+    see it; None for any other reference, a removed item or a plan out of the viewer's scope."""
+    prefix, _, item_id = (reference or "").partition(":")
+    if prefix != "plans" or not item_id.isdigit():
+        return None
+    return plan_list(viewer=viewer).filter(visits__pk=int(item_id)).first()
+
+
 def plans_waiting_review(*, viewer: User) -> QuerySet[MarketingPlan]:
     """Submitted plans of the people the viewer supervises (not their own)."""
     return plan_list(viewer=viewer, status=PlanStatus.SUBMITTED).exclude(user=viewer)

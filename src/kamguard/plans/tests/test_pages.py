@@ -155,3 +155,31 @@ def test_home_query_count_does_not_grow_with_plans(world, book, client_for, djan
     client = client_for(world.person("sam"))
     with django_assert_max_num_queries(20):
         assert client.get("/plans/").status_code == 200
+
+
+@pytest.mark.parametrize("persona", ["alice", "sam", "audrey"])
+def test_a_planned_visit_names_its_plan_by_month(world, draft, book, client_for, persona):
+    # given a visit planned from alice's plan (its activity carries plan_ref "plans:<item id>")
+    item = services.plan_visit_add(actor=world.alice, plan_id=draft.pk, customer_id=book.alpha.pk,
+                                   planned_on=timezone.localdate())
+    # when the visit's page is read in either language
+    for language in ("zh-hans", "en"):
+        body = client_for(world.person(persona)).get(f"/activities/{item.activity_id}/",
+                                                     HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        # then it links the plan by its month, never shows the raw reference
+        assert f'href="/plans/{draft.pk}/"' in body
+        assert f"{draft.month:%Y-%m}" in body
+        assert "plans:" not in body
+
+
+def test_plan_for_reference_is_narrowed_to_the_viewer(world, draft, book):
+    from kamguard.plans.selectors import plan_for_reference
+
+    item = services.plan_visit_add(actor=world.alice, plan_id=draft.pk, customer_id=book.alpha.pk,
+                                   planned_on=timezone.localdate())
+    assert plan_for_reference(viewer=world.alice, reference=item.plan_ref) == draft
+    assert plan_for_reference(viewer=world.sam, reference=item.plan_ref) == draft
+    assert plan_for_reference(viewer=world.bob, reference=item.plan_ref) is None  # a teammate's plan is hers
+    assert plan_for_reference(viewer=world.carol, reference=item.plan_ref) is None
+    for bad in ("", "plans:", "plans:x", "records:1", f"plans:{item.pk + 1000}"):
+        assert plan_for_reference(viewer=world.alice, reference=bad) is None
