@@ -198,16 +198,19 @@ class LiveView:
 
 
 def live_view(*, viewer: User, now: dt.datetime | None = None) -> LiveView:
-    """The day as it happens for the people in the viewer's scope: a supervisor's department, a specialist's
-    team, a manager's own day. Each panel is None when its app does not provide the data yet."""
+    """The day as it happens for the field people (managers, specialists) in the viewer's scope: a supervisor's
+    department, a specialist's team, a manager's own day. Each panel is None when its app does not provide the data yet."""
     now = now or timezone.now()
     day = timezone.localtime(now).date()
-    if viewer.scope >= Scope.ALL:
-        # Auditors and administrators see everyone; the live panels stay on the field staff.
-        people = list(field_people(viewer=viewer)[:500])
-    else:
-        people = list(people_in_scope(viewer=viewer)[:500])
+    # The field staff (managers, specialists) in scope: not the supervisor, administrators or finance, whose
+    # day has no visits or logs to watch.
+    people = list(field_people(viewer=viewer)[:500])
     ids = [p.pk for p in people]
+    # Relay forms and action items are owed by whoever in scope received or was given them — the supervisor
+    # included (the team's relay forms mostly go to supervisors). Beyond a department (auditors, administrators)
+    # the field staff stand for the company.
+    owing = ids if viewer.scope >= Scope.ALL else list(
+        people_in_scope(viewer=viewer).values_list("pk", flat=True)[:500])
     checkins_on = provided("activities", "checkins_on")
     logs_status = provided("worklogs", "logs_status")
     waiting_for = provided("relay", "waiting_for")
@@ -215,9 +218,9 @@ def live_view(*, viewer: User, now: dt.datetime | None = None) -> LiveView:
     overdue_actions = provided("meetings", "overdue_actions")
     checkins = list(checkins_on(user_ids=ids, day=day)[:LIVE_LIMIT]) if checkins_on else None
     logs = logs_status(user_ids=ids, day=day) if logs_status else None
-    waiting = list(waiting_for(user_ids=ids)[:LIVE_LIMIT]) if waiting_for else None
-    overdue_ids = set(relay_overdue(user_ids=ids, now=now).values_list("pk", flat=True)[:LIVE_LIMIT]) \
+    waiting = list(waiting_for(user_ids=owing)[:LIVE_LIMIT]) if waiting_for else None
+    overdue_ids = set(relay_overdue(user_ids=owing, now=now).values_list("pk", flat=True)[:LIVE_LIMIT]) \
         if relay_overdue else set()
-    actions = list(overdue_actions(user_ids=ids, today=day)[:LIVE_LIMIT]) if overdue_actions else None
+    actions = list(overdue_actions(user_ids=owing, today=day)[:LIVE_LIMIT]) if overdue_actions else None
     return LiveView(day=day, now=now, people=people, checkins=checkins, logs=logs, relay_waiting=waiting,
                     relay_overdue_ids=overdue_ids, overdue_actions=actions)

@@ -60,6 +60,38 @@ def test_live_view_shows_the_departments_checkins(world, field):
     assert world.carol.pk not in {p.pk for p in live.people}
 
 
+def test_live_view_lists_the_field_people_not_everyone_in_scope(world, field):
+    # given sam's department: alice, bob (managers), sue (specialist), henry (manager), and sam himself
+    # when sam opens the live view
+    people = {p.pk for p in selectors.live_view(viewer=world.sam).people}
+    # then the field people are listed, the supervisor himself is not
+    assert people == {world.alice.pk, world.bob.pk, world.sue.pk, world.henry.pk}
+    assert world.sam.pk not in people
+    # and the auditor, who sees everyone, sees the field people only (not the admin, HR or finance)
+    everyone = {p.pk for p in selectors.live_view(viewer=world.audrey).people}
+    assert everyone >= {world.alice.pk, world.carol.pk}
+    assert not everyone & {world.sam.pk, world.audrey.pk, world.adam.pk}
+
+
+def test_live_view_shows_relay_forms_waiting_for_the_supervisor(world, field):
+    from kamguard.relay.models import RelayCategory
+    from kamguard.relay.services import relay_send
+
+    # given alice's relay form sent to sam, and carol's (from outside sam's department) sent to alice
+    category, _ = RelayCategory.objects.get_or_create(code="demand", defaults={
+        "name": "客户需求", "receive_hours": 8, "handle_hours": 48, "feedback_hours": 72})
+    to_sam = relay_send(actor=world.alice, category_id=category.pk, content="客户扩产", receiver_id=world.sam.pk)
+    to_alice = relay_send(actor=world.carol, category_id=category.pk, content="外区线索", receiver_id=world.alice.pk)
+    # when sam opens the live view, then both wait in his scope (his own and his manager's), though he is not
+    # listed among the field people
+    live = selectors.live_view(viewer=world.sam)
+    assert live.relay_waiting is not None
+    assert {f.pk for f in live.relay_waiting} == {to_sam.pk, to_alice.pk}
+    assert world.sam.pk not in {p.pk for p in live.people}
+    # and bob, a manager, sees neither: they wait for others
+    assert selectors.live_view(viewer=world.bob).relay_waiting == []
+
+
 def test_live_view_of_a_manager_is_their_own_day(world, field):
     bob = selectors.live_view(viewer=world.bob)
     assert [p.pk for p in bob.people] == [world.bob.pk]
