@@ -14,7 +14,7 @@ class LogForm(forms.Form):
     today_work = forms.CharField(label=_("Today's work"), required=False, max_length=10000,
                                  widget=_area(5, _("What you did today, one item per line")))
     visits = forms.CharField(label=_("Visits"), required=False, max_length=10000,
-                             widget=_area(4, _("Customers visited, outcome and next step")))
+                             widget=_area(6, _("Customers visited, outcome and next step")))
     problems = forms.CharField(label=_("Problems"), required=False, max_length=10000,
                                widget=_area(3, _("Problems met and help needed")))
     tomorrow_plan = forms.CharField(label=_("Tomorrow's plan"), required=False, max_length=10000,

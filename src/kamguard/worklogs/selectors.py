@@ -255,7 +255,9 @@ def log_prefill(*, user: User, day: dt.date) -> Prefill:
 
     labels = PrefillLabels(outcome=pgettext("worklogs", "Outcome"), next_step=_("Next step"),
                            accompanied=pgettext("worklogs", "accompanied by"), planned=_("planned, not yet done"),
-                           planned_visit=_("Visit"))
+                           planned_visit=_("Visit"), colon=pgettext("punctuation", ": "),
+                           separator=pgettext("punctuation", "; "), open_paren=pgettext("punctuation", " ("),
+                           close_paren=pgettext("punctuation", ")"))
     today = [_day_record(a) for a in day_records(user=user, day=day)]
     tomorrow = [_day_record(a) for a in day_records(user=user, day=day + dt.timedelta(days=1))]
     return prefill(today=today, tomorrow=tomorrow, labels=labels)

@@ -102,15 +102,19 @@ class PrefillLabels:
     accompanied: str = "accompanied by"
     planned: str = "planned, not yet done"
     planned_visit: str = "Visit"
+    colon: str = ": "  # between a heading and its text ("：" in Chinese)
+    separator: str = "; "  # between the parts of one line ("；")
+    open_paren: str = " ("  # around a remark ("（" and "）")
+    close_paren: str = ")"
 
 
 def _line(record: DayRecord, labels: PrefillLabels) -> str:
     parts = [p for p in (record.time, record.kind_label, record.customer) if p]
     text = " ".join(parts)
     if record.summary:
-        text += f":{record.summary}"
+        text += f"{labels.colon}{record.summary}"
     if record.accompanied_by:
-        text += f"({labels.accompanied} {record.accompanied_by})"
+        text += f"{labels.open_paren}{labels.accompanied} {record.accompanied_by}{labels.close_paren}"
     return text
 
 
@@ -125,19 +129,19 @@ def prefill(*, today: Iterable[DayRecord], tomorrow: Iterable[DayRecord], labels
             continue
         line = _line(record, labels)
         if record.status == "planned":
-            line += f"({labels.planned})"
+            line += f"{labels.open_paren}{labels.planned}{labels.close_paren}"
         if record.kind == "visit":
             details = []
             if record.outcome:
-                details.append(f"{labels.outcome}:{record.outcome}")
+                details.append(f"{labels.outcome}{labels.colon}{record.outcome}")
             if record.next_step:
-                details.append(f"{labels.next_step}:{record.next_step}")
-            visits.append("; ".join([line, *details]) if details else line)
+                details.append(f"{labels.next_step}{labels.colon}{record.next_step}")
+            visits.append(labels.separator.join([line, *details]))
         else:
             work.append(line)
         if record.next_step:
-            follow.append(f"{record.customer}:{record.next_step}")
-    plan = [f"{labels.planned_visit} {r.customer}" + (f":{r.summary}" if r.summary else "")
+            follow.append(f"{record.customer}{labels.colon}{record.next_step}")
+    plan = [f"{labels.planned_visit} {r.customer}" + (f"{labels.colon}{r.summary}" if r.summary else "")
             for r in tomorrow if r.status == "planned"]
 
     def numbered(lines: list[str]) -> str:

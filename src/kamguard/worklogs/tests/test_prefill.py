@@ -22,11 +22,16 @@ def test_prefill_pure():
              DayRecord(kind="call", kind_label="电话", status="done", customer="乙公司", summary="催款"),
              DayRecord(kind="visit", kind_label="拜访", status="cancelled", customer="丙公司")]
     tomorrow = [DayRecord(kind="visit", kind_label="拜访", status="planned", customer="丁公司", summary="送样")]
-    result = prefill(today=today, tomorrow=tomorrow, labels=PrefillLabels(outcome="结果", next_step="下一步"))
-    assert result.visits == "1. 09:30 拜访 甲公司:谈二期; 结果:认可方案; 下一步:发报价"
-    assert result.today_work == "1. 电话 乙公司:催款"
+    chinese = PrefillLabels(outcome="结果", next_step="下一步", planned_visit="拜访", colon="：", separator="；",
+                            open_paren="（", close_paren="）")
+    result = prefill(today=today, tomorrow=tomorrow, labels=chinese)
+    assert result.visits == "1. 09:30 拜访 甲公司：谈二期；结果：认可方案；下一步：发报价"
+    assert result.today_work == "1. 电话 乙公司：催款"
     assert "丙公司" not in result.visits + result.today_work
-    assert result.tomorrow_plan.splitlines() == ["1. Visit 丁公司:送样", "2. 甲公司:发报价"]
+    assert result.tomorrow_plan.splitlines() == ["1. 拜访 丁公司：送样", "2. 甲公司：发报价"]
+    # English punctuation by default
+    english = prefill(today=today, tomorrow=tomorrow, labels=PrefillLabels())
+    assert english.visits == "1. 09:30 拜访 甲公司: 谈二期; Outcome: 认可方案; Next step: 发报价"
 
 
 def test_prefill_from_activities(world, book, client_for):  # noqa: F811
