@@ -77,7 +77,7 @@ class Attachment(models.Model):
 
 class MarketInfoKind(models.TextChoices):
     COMPETITOR = "competitor", _("Competitor")
-    INDUSTRY = "industry", _("Industry")
+    INDUSTRY = "industry", pgettext_lazy("market information", "Industry")
     PRODUCT_FEEDBACK = "product_feedback", _("Product feedback")
 
 
