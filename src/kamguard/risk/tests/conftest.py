@@ -18,7 +18,16 @@ from kamguard.contracts.models import Order
 from kamguard.core.models import AuditEvent
 from kamguard.customers.models import Customer
 from kamguard.customers.services.records import customer_create
-from kamguard.risk.models import Alert, AlertReview, Case, CaseEntry, Penalty, RiskScore, RiskSettings, ScanRun
+from kamguard.risk.models import (
+    Alert,
+    AlertReview,
+    Case,
+    CaseEntry,
+    Penalty,
+    RiskScore,
+    RiskSettings,
+    ScanRun,
+)
 
 NAMES = ["上海澄明精密机械有限公司", "杭州远航物流有限公司", "成都天府食品股份有限公司", "南京金陵化工有限公司",
          "苏州恒润电子科技有限公司", "宁波港湾仓储有限公司", "无锡太湖纺织有限公司", "合肥科大讯联软件有限公司",
