@@ -100,7 +100,7 @@ def activity_get(request: HttpRequest, activity_id: int) -> Any:
     return _detail(api_viewer(request), activity_id)
 
 
-class ContactIn(Schema):
+class ActivityContactIn(Schema):
     customer_id: int
     kind: Literal["call", "meeting", "email", "wechat"]
     happened_at: dt.datetime
@@ -113,7 +113,7 @@ class ContactIn(Schema):
 
 @router.post("/contacts", response={201: ActivityOut, **ERRORS},
              summary="Record a call, meeting, e-mail or WeChat contact that took place")
-def contact_record(request: HttpRequest, payload: ContactIn) -> Any:
+def contact_record(request: HttpRequest, payload: ActivityContactIn) -> Any:
     viewer = api_viewer(request)
     activity = services.contact_record(actor=viewer, customer_id=payload.customer_id, kind=payload.kind,
                                        happened_at=payload.happened_at, summary=payload.summary,
@@ -122,7 +122,7 @@ def contact_record(request: HttpRequest, payload: ContactIn) -> Any:
     return Status(201, _detail(viewer, activity.pk))
 
 
-class VisitIn(Schema):
+class ActivityVisitIn(Schema):
     customer_id: int
     planned_on: dt.date
     purpose: str = Field("", max_length=4000)
@@ -132,7 +132,7 @@ class VisitIn(Schema):
 
 
 @router.post("/visits", response={201: ActivityOut, **ERRORS}, summary="Plan a visit (ad hoc)")
-def visit_plan(request: HttpRequest, payload: VisitIn) -> Any:
+def visit_plan(request: HttpRequest, payload: ActivityVisitIn) -> Any:
     viewer = api_viewer(request)
     activity = services.visit_plan(actor=viewer, customer_id=payload.customer_id, planned_on=payload.planned_on,
                                    purpose=payload.purpose, plan_ref=payload.plan_ref,
@@ -175,13 +175,13 @@ def visit_check_out(request: HttpRequest, activity_id: int, payload: CheckOutIn)
     return _detail(viewer, activity_id)
 
 
-class ReasonIn(Schema):
+class ActivityReasonIn(Schema):
     reason: str = Field(..., max_length=300)
 
 
 @router.post("/visits/{int:activity_id}/cancel", response={200: ActivityOut, **ERRORS},
              summary="Cancel a planned visit")
-def visit_cancel(request: HttpRequest, activity_id: int, payload: ReasonIn) -> Any:
+def visit_cancel(request: HttpRequest, activity_id: int, payload: ActivityReasonIn) -> Any:
     viewer = api_viewer(request)
     services.visit_plan_cancel(actor=viewer, activity_id=activity_id, reason=payload.reason)
     return _detail(viewer, activity_id)

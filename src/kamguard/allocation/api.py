@@ -123,7 +123,7 @@ def rule_set_update(request: HttpRequest, rule_set_id: int, payload: RuleSetPatc
     return _rule_set_out(selectors.rule_set_get(viewer=viewer, rule_set_id=rule_set_id))
 
 
-class VersionOut(Schema):
+class RuleSetVersionOut(Schema):
     id: int
     rule_set_id: int
     number: int
@@ -140,8 +140,8 @@ class VersionOut(Schema):
     retired_at: dt.datetime | None
 
 
-def _version_out(v: RuleSetVersion) -> VersionOut:
-    return VersionOut(id=v.pk, rule_set_id=v.rule_set_id, number=v.number, status=v.status, rules=v.rules or {},
+def _version_out(v: RuleSetVersion) -> RuleSetVersionOut:
+    return RuleSetVersionOut(id=v.pk, rule_set_id=v.rule_set_id, number=v.number, status=v.status, rules=v.rules or {},
                       note=v.note, based_on_id=v.based_on_id, created_by_id=v.created_by_id, created_at=v.created_at,
                       changed_by_id=v.changed_by_id, changed_at=v.changed_at, activated_by_id=v.activated_by_id,
                       activated_at=v.activated_at, retired_at=v.retired_at)
@@ -158,15 +158,15 @@ class VersionPut(Schema):
     note: str = Field("", max_length=1000)
 
 
-class NoteIn(Schema):
+class AllocationNoteIn(Schema):
     note: str = Field("", max_length=1000)
 
 
-class ReasonIn(Schema):
+class AllocationReasonIn(Schema):
     reason: str = Field(..., min_length=1, max_length=1000)
 
 
-@router.get("/rule-sets/{int:rule_set_id}/versions", response={200: Page[VersionOut], **ERRORS},
+@router.get("/rule-sets/{int:rule_set_id}/versions", response={200: Page[RuleSetVersionOut], **ERRORS},
             summary="Versions, newest first (drafts only for those who may manage the rule set, and auditors)")
 def version_list(request: HttpRequest, rule_set_id: int, params: Query[ListParams]) -> Any:
     viewer = api_viewer(request)
@@ -175,7 +175,7 @@ def version_list(request: HttpRequest, rule_set_id: int, params: Query[ListParam
     return keyset_page(qs, cursor=params.cursor, limit=params.limit, order=("-number",), serialize=_version_out)
 
 
-@router.post("/rule-sets/{int:rule_set_id}/versions", response={201: VersionOut, **ERRORS},
+@router.post("/rule-sets/{int:rule_set_id}/versions", response={201: RuleSetVersionOut, **ERRORS},
              summary="Write a new draft (checked in full: nothing is saved when any rule is wrong)",
              description=RULES_DESCRIPTION)
 def version_create(request: HttpRequest, rule_set_id: int, payload: VersionIn) -> Any:
@@ -186,12 +186,12 @@ def version_create(request: HttpRequest, rule_set_id: int, payload: VersionIn) -
     return Status(201, _version_out(version))
 
 
-@router.get("/versions/{int:version_id}", response={200: VersionOut, **ERRORS}, summary="One version")
+@router.get("/versions/{int:version_id}", response={200: RuleSetVersionOut, **ERRORS}, summary="One version")
 def version_get(request: HttpRequest, version_id: int) -> Any:
     return _version_out(selectors.version_get(viewer=api_viewer(request), version_id=version_id))
 
 
-@router.put("/versions/{int:version_id}", response={200: VersionOut, **ERRORS}, summary="Change a draft",
+@router.put("/versions/{int:version_id}", response={200: RuleSetVersionOut, **ERRORS}, summary="Change a draft",
             description=RULES_DESCRIPTION)
 def version_update(request: HttpRequest, version_id: int, payload: VersionPut) -> Any:
     viewer = api_viewer(request)
@@ -200,17 +200,17 @@ def version_update(request: HttpRequest, version_id: int, payload: VersionPut) -
                                                          note=payload.note))
 
 
-@router.post("/versions/{int:version_id}/activate", response={200: VersionOut, **ERRORS},
+@router.post("/versions/{int:version_id}/activate", response={200: RuleSetVersionOut, **ERRORS},
              summary="Activate a draft (the active version is retired)")
-def version_activate(request: HttpRequest, version_id: int, payload: NoteIn) -> Any:
+def version_activate(request: HttpRequest, version_id: int, payload: AllocationNoteIn) -> Any:
     viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     return _version_out(rulesets.rule_set_version_activate(actor=viewer, version_id=version_id, note=payload.note))
 
 
-@router.post("/versions/{int:version_id}/retire", response={200: VersionOut, **ERRORS},
+@router.post("/versions/{int:version_id}/retire", response={200: RuleSetVersionOut, **ERRORS},
              summary="Retire a draft or the active version")
-def version_retire(request: HttpRequest, version_id: int, payload: ReasonIn) -> Any:
+def version_retire(request: HttpRequest, version_id: int, payload: AllocationReasonIn) -> Any:
     viewer = api_viewer(request)
     selectors.version_get(viewer=viewer, version_id=version_id)
     return _version_out(rulesets.rule_set_version_retire(actor=viewer, version_id=version_id, reason=payload.reason))
@@ -278,7 +278,7 @@ class SimulationPersonOut(Schema):
     active_value: Decimal
 
 
-class FiguresOut(Schema):
+class FairnessFiguresOut(Schema):
     total_count: int
     total_value: Decimal
     gini_count: float
@@ -303,13 +303,13 @@ class SimulationOut(Schema):
     people: list[SimulationPersonOut]
     pools: dict[str, list[int]] = Field(description="pool name → [active count, this version's count]")
     unallocated: list[int] = Field(description="[active, this version]")
-    figures: FiguresOut
-    active_figures: FiguresOut | None
+    figures: FairnessFiguresOut
+    active_figures: FairnessFiguresOut | None
     changed: list[ChangedOut]
 
 
-def _figures_out(f: Any) -> FiguresOut:
-    return FiguresOut(total_count=f.total_count, total_value=f.total_value, gini_count=f.gini_count,
+def _figures_out(f: Any) -> FairnessFiguresOut:
+    return FairnessFiguresOut(total_count=f.total_count, total_value=f.total_value, gini_count=f.gini_count,
                       gini_value=f.gini_value, spread_count=list(f.spread_count), manual_share=f.manual_share)
 
 
@@ -445,7 +445,7 @@ def intake_get(request: HttpRequest, intake_id: int) -> Any:
     return _intake_out(_intake_get(api_viewer(request), intake_id))
 
 
-class ReviewIn(Schema):
+class IntakeReviewIn(Schema):
     action: Literal["proceed", "duplicate", "reject"]
     reason: str = Field(..., min_length=1, max_length=1000)
     duplicate_of_id: int | None = None
@@ -453,7 +453,7 @@ class ReviewIn(Schema):
 
 @router.post("/intake/{int:intake_id}/review", response={200: IntakeOut, **ERRORS},
              summary="Decide a held lead: proceed (allocate), duplicate (of one of the similar customers) or reject")
-def intake_review(request: HttpRequest, intake_id: int, payload: ReviewIn) -> Any:
+def intake_review(request: HttpRequest, intake_id: int, payload: IntakeReviewIn) -> Any:
     viewer = api_viewer(request)
     _intake_get(viewer, intake_id)
     intake = intake_services.intake_review(actor=viewer, intake_id=intake_id, action=payload.action,
@@ -463,7 +463,7 @@ def intake_review(request: HttpRequest, intake_id: int, payload: ReviewIn) -> An
 
 # ---------------------------------------------------------------- the allocation log
 
-class CandidateOut(Schema):
+class AllocationCandidateOut(Schema):
     person_id: int
     name: str
     chosen: bool
@@ -500,7 +500,7 @@ class DecisionOut(Schema):
 
 class DecisionDetailOut(DecisionOut):
     explanation: str
-    candidates: list[CandidateOut]
+    candidates: list[AllocationCandidateOut]
 
 
 def _decision_out(d: AllocationDecision) -> DecisionOut:
@@ -515,7 +515,7 @@ def _decision_out(d: AllocationDecision) -> DecisionOut:
 def _decision_detail_out(d: AllocationDecision) -> DecisionDetailOut:
     names = dict(User.objects.filter(pk__in=[c.get("person_id") for c in d.candidates or []])
                  .values_list("pk", "full_name"))
-    candidates = [CandidateOut(person_id=int(c.get("person_id") or 0), name=names.get(c.get("person_id"), ""),
+    candidates = [AllocationCandidateOut(person_id=int(c.get("person_id") or 0), name=names.get(c.get("person_id"), ""),
                                chosen=bool(c.get("chosen")), skipped=str(c.get("skipped") or ""),
                                skipped_label=skip_label(str(c.get("skipped") or "")) if c.get("skipped") else "",
                                load=c.get("load"), capacity=c.get("capacity")) for c in d.candidates or []]
@@ -625,7 +625,7 @@ class FairnessOut(Schema):
     since: dt.date
     until: dt.date
     people: list[FairnessPersonOut]
-    figures: FiguresOut
+    figures: FairnessFiguresOut
     spread_value: list[Decimal]
     manual_by: list[OverrideByOut]
     bound: BoundOut

@@ -55,7 +55,7 @@ class StepOut(Schema):
     reason: str
 
 
-class EventOut(Schema):
+class ApprovalEventOut(Schema):
     at: dt.datetime
     action: str
     actor: PersonRef | None
@@ -83,7 +83,7 @@ class RequestOut(Schema):
 class RequestDetailOut(RequestOut):
     facts: dict[str, Any]
     steps: list[StepOut]
-    history: list[EventOut]
+    history: list[ApprovalEventOut]
     can_decide: bool
     can_withdraw: bool
 
@@ -118,7 +118,7 @@ def _detail_out(viewer: Any, r: ApprovalRequest) -> RequestDetailOut:
     base = _request_out(r).dict()
     return RequestDetailOut(
         **base, facts=r.facts, steps=[_step_out(s, now) for s in selectors.request_steps(request=r)],
-        history=[EventOut(at=e.at, action=e.action, actor=_person(e.actor), on_behalf_of=_person(e.on_behalf_of),
+        history=[ApprovalEventOut(at=e.at, action=e.action, actor=_person(e.actor), on_behalf_of=_person(e.on_behalf_of),
                           reason=e.reason) for e in selectors.request_history(request=r)],
         can_decide=step is not None and viewer.pk != r.requested_by_id,
         can_withdraw=r.status == "pending" and r.requested_by_id == viewer.pk)
@@ -169,14 +169,14 @@ def request_detail(request: HttpRequest, request_id: int) -> Any:
     return _detail_out(viewer, _get(viewer, request_id))
 
 
-class DecideIn(Schema):
+class ApprovalDecideIn(Schema):
     approve: bool
     reason: str = Field("", max_length=2000, description="Required to reject")
 
 
 @router.post("/requests/{int:request_id}/decide", response={200: RequestDetailOut, **ERRORS},
              summary="Approve or reject the step waiting for me")
-def decide(request: HttpRequest, request_id: int, payload: DecideIn) -> Any:
+def decide(request: HttpRequest, request_id: int, payload: ApprovalDecideIn) -> Any:
     viewer = api_viewer(request)
     decided = services.approval_decide(actor=viewer, request_id=request_id, approve=payload.approve,
                                        reason=payload.reason)

@@ -99,7 +99,7 @@ class ScheduleOut(Schema):
     note: str
 
 
-class AttachmentOut(Schema):
+class ContractAttachmentOut(Schema):
     id: int
     filename: str
     file_type: str
@@ -126,7 +126,7 @@ class ContractOut(Schema):
     paid: Decimal
     lines: list[LineOut]
     schedule: list[ScheduleOut]
-    attachments: list[AttachmentOut]
+    attachments: list[ContractAttachmentOut]
     created_at: dt.datetime
 
 
@@ -208,18 +208,18 @@ def contract_sign(request: HttpRequest, contract_id: int, payload: SignIn) -> An
     return _contract_out(selectors.contract_get(viewer=viewer, contract_id=contract_id))
 
 
-class ReasonIn(Schema):
+class ContractReasonIn(Schema):
     reason: str = Field(..., max_length=2000)
 
 
 @router.post("/contracts/{int:contract_id}/cancel", response={200: ContractOut, **ERRORS}, summary="Cancel a contract")
-def contract_cancel(request: HttpRequest, contract_id: int, payload: ReasonIn) -> Any:
+def contract_cancel(request: HttpRequest, contract_id: int, payload: ContractReasonIn) -> Any:
     viewer = api_viewer(request)
     services.contract_cancel(actor=viewer, contract_id=contract_id, reason=payload.reason)
     return _contract_out(selectors.contract_get(viewer=viewer, contract_id=contract_id))
 
 
-@router.post("/contracts/{int:contract_id}/attachments", response={201: AttachmentOut, **ERRORS},
+@router.post("/contracts/{int:contract_id}/attachments", response={201: ContractAttachmentOut, **ERRORS},
              summary="Attach a file (PDF, PNG, JPEG, DOCX, XLSX by content; at most 20 MB)")
 def attachment_add(request: HttpRequest, contract_id: int, file: File[UploadedFile]) -> Any:
     viewer = api_viewer(request)
@@ -379,7 +379,7 @@ def order_get(request: HttpRequest, order_id: int) -> Any:
 
 
 @router.post("/orders/{int:order_id}/cancel", response={200: OrderOut, **ERRORS}, summary="Cancel an unpaid order")
-def order_cancel(request: HttpRequest, order_id: int, payload: ReasonIn) -> Any:
+def order_cancel(request: HttpRequest, order_id: int, payload: ContractReasonIn) -> Any:
     viewer = api_viewer(request)
     services.order_cancel(actor=viewer, order_id=order_id, reason=payload.reason)
     return _order_out(selectors.order_get(viewer=viewer, order_id=order_id))
@@ -602,24 +602,24 @@ def finding_list(request: HttpRequest, filters: Query[FindingFilter]) -> Any:
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-pk",), serialize=_finding_out)
 
 
-class NoteIn(Schema):
+class ContractNoteIn(Schema):
     note: str = Field(..., max_length=2000)
 
 
 @router.post("/findings/{int:finding_id}/resolve", response={200: FindingOut, **ERRORS},
              summary="Resolve a finding with a note")
-def finding_resolve(request: HttpRequest, finding_id: int, payload: NoteIn) -> Any:
+def finding_resolve(request: HttpRequest, finding_id: int, payload: ContractNoteIn) -> Any:
     return _finding_out(services.finding_resolve(actor=api_viewer(request), finding_id=finding_id, note=payload.note))
 
 
-class FiguresOut(Schema):
+class ContractFiguresOut(Schema):
     user_id: int
     contracts_signed: int
     contracts_value: Decimal
     payments_received: Decimal
 
 
-@router.get("/week-figures", response={200: list[FiguresOut], **ERRORS},
+@router.get("/week-figures", response={200: list[ContractFiguresOut], **ERRORS},
             summary="Contracts signed and payments received per manager between two dates")
 def week_figures(request: HttpRequest, start: dt.date, end: dt.date) -> Any:
     figures = selectors.week_figures(viewer=api_viewer(request), start=start, end=end)

@@ -20,7 +20,7 @@ router = Router(tags=["Meeting minutes"])
 ERRORS: dict[int | tuple[int, ...], type[ProblemDetail]] = {(400, 401, 403, 404, 409, 422): ProblemDetail}
 
 
-class ItemOut(Schema):
+class ActionItemOut(Schema):
     id: int
     meeting_id: int
     description: str
@@ -34,8 +34,8 @@ class ItemOut(Schema):
     done_note: str
 
 
-def _item_out(i: ActionItem) -> ItemOut:
-    return ItemOut(id=i.pk, meeting_id=i.meeting_id, description=i.description, owner_id=i.owner_id,
+def _item_out(i: ActionItem) -> ActionItemOut:
+    return ActionItemOut(id=i.pk, meeting_id=i.meeting_id, description=i.description, owner_id=i.owner_id,
                    owner_name=i.owner.full_name, due_on=i.due_on, status=i.status,
                    is_overdue=is_overdue(status=i.status, due_on=i.due_on, today=timezone.localdate()),
                    done_at=i.done_at, done_by_id=i.done_by_id, done_note=i.done_note)
@@ -69,7 +69,7 @@ class MeetingDetailOut(MeetingOut):
     guidance: str
     guided_by_id: int | None
     guided_at: dt.datetime | None
-    items: list[ItemOut]
+    items: list[ActionItemOut]
 
 
 def _detail(m: Meeting, viewer: Any) -> MeetingDetailOut:
@@ -158,13 +158,13 @@ def meeting_update(request: HttpRequest, meeting_id: int, payload: MeetingPatch)
     return _detail(selectors.meeting_get(viewer=viewer, meeting_id=meeting_id), viewer)
 
 
-class ReasonIn(Schema):
+class MeetingReasonIn(Schema):
     reason: str = Field(..., max_length=1000)
 
 
 @router.delete("/meetings/{int:meeting_id}", response={204: None, **ERRORS},
                summary="Delete minutes written by mistake (not once an action is done)")
-def meeting_delete(request: HttpRequest, meeting_id: int, payload: ReasonIn) -> Any:
+def meeting_delete(request: HttpRequest, meeting_id: int, payload: MeetingReasonIn) -> Any:
     services.meeting_delete(actor=api_viewer(request), meeting_id=meeting_id, reason=payload.reason)
     return Status(204, None)
 
@@ -181,7 +181,7 @@ def meeting_guide(request: HttpRequest, meeting_id: int, payload: GuidanceIn) ->
     return _detail(selectors.meeting_get(viewer=viewer, meeting_id=meeting_id), viewer)
 
 
-@router.post("/meetings/{int:meeting_id}/items", response={201: ItemOut, **ERRORS}, summary="Add an action item")
+@router.post("/meetings/{int:meeting_id}/items", response={201: ActionItemOut, **ERRORS}, summary="Add an action item")
 def item_add(request: HttpRequest, meeting_id: int, payload: ItemIn) -> Any:
     item = services.item_add(actor=api_viewer(request), meeting_id=meeting_id, description=payload.description,
                              owner_id=payload.owner_id, due_on=payload.due_on)
@@ -195,7 +195,7 @@ class ItemParams(Schema):
     team: bool = Field(False, description="Everybody in the caller's data scope instead of only the caller")
 
 
-@router.get("/items", response={200: Page[ItemOut], **ERRORS}, summary="The caller's action items (or the team's)")
+@router.get("/items", response={200: Page[ActionItemOut], **ERRORS}, summary="The caller's action items (or the team's)")
 def my_items(request: HttpRequest, params: Query[ItemParams]) -> Any:
     viewer = api_viewer(request)
     qs = selectors.my_items(viewer=viewer, status=params.status, team=params.team)
@@ -211,7 +211,7 @@ class ItemPatch(Schema):
     reason: str = Field("", max_length=1000, description="Why it is reopened")
 
 
-@router.patch("/items/{int:item_id}", response={200: ItemOut, **ERRORS},
+@router.patch("/items/{int:item_id}", response={200: ActionItemOut, **ERRORS},
               summary="Change an action item, close it with an execution note or reopen it")
 def item_update(request: HttpRequest, item_id: int, payload: ItemPatch) -> Any:
     viewer = api_viewer(request)

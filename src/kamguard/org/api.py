@@ -222,7 +222,7 @@ class RoleConflictIn(Schema):
     reason: str = Field(..., min_length=1, max_length=300)
 
 
-class ReasonIn(Schema):
+class OrgReasonIn(Schema):
     reason: str = Field(..., min_length=1, max_length=1000)
 
 
@@ -492,7 +492,7 @@ def user_reveal(request: HttpRequest, user_id: int, payload: RevealIn) -> Any:
 
 @router.post("/users/{user_id}/sessions/end", response={200: SessionsEndedOut, **ERRORS},
              summary="End every session of a person (forced sign-out)")
-def user_end_sessions(request: HttpRequest, user_id: int, payload: ReasonIn) -> Any:
+def user_end_sessions(request: HttpRequest, user_id: int, payload: OrgReasonIn) -> Any:
     from kamguard.accounts.services import sessions_end_all
 
     viewer = api_viewer(request)
@@ -520,7 +520,7 @@ def role_conflict_add(request: HttpRequest, payload: RoleConflictIn) -> Any:
 
 
 @router.delete("/role-conflicts/{conflict_id}", response={204: None, **ERRORS}, summary="Remove a declared pair")
-def role_conflict_remove(request: HttpRequest, conflict_id: int, payload: ReasonIn) -> Any:
+def role_conflict_remove(request: HttpRequest, conflict_id: int, payload: OrgReasonIn) -> Any:
     services.role_conflict_remove(actor=request.user, conflict_id=conflict_id, reason=payload.reason)  # type: ignore[arg-type]
     return Status(204, None)
 

@@ -146,7 +146,7 @@ def plan_update(request: HttpRequest, plan_id: int, payload: PlanPatch) -> Any:
     return _detail(viewer, plan_id)
 
 
-class VisitIn(Schema):
+class PlanVisitIn(Schema):
     customer_id: int
     planned_on: dt.date
     purpose: str = Field("", max_length=300)
@@ -154,7 +154,7 @@ class VisitIn(Schema):
 
 @router.post("/{int:plan_id}/visits", response={201: VisitOut, **ERRORS},
              summary="Plan a visit: a customer on a day of the plan's month (creates the planned visit)")
-def visit_add(request: HttpRequest, plan_id: int, payload: VisitIn) -> Any:
+def visit_add(request: HttpRequest, plan_id: int, payload: PlanVisitIn) -> Any:
     viewer = api_viewer(request)
     item = services.plan_visit_add(actor=viewer, plan_id=plan_id, customer_id=payload.customer_id,
                                    planned_on=payload.planned_on, purpose=payload.purpose)
@@ -197,14 +197,14 @@ def plan_submit(request: HttpRequest, plan_id: int) -> Any:
     return _detail(viewer, plan_id)
 
 
-class ReviewIn(Schema):
+class PlanReviewIn(Schema):
     approve: bool
     comment: str = Field("", max_length=10_000)
 
 
 @router.post("/{int:plan_id}/review", response={200: PlanDetailOut, **ERRORS},
              summary="Approve or return a submitted plan (the person's supervisor; comments required to return)")
-def plan_review(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
+def plan_review(request: HttpRequest, plan_id: int, payload: PlanReviewIn) -> Any:
     viewer = api_viewer(request)
     services.plan_review(actor=viewer, plan_id=plan_id, approve=payload.approve, comment=payload.comment)
     return _detail(viewer, plan_id)

@@ -24,7 +24,7 @@ class ListParams(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class AttachmentOut(Schema):
+class RecordAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -46,11 +46,11 @@ class RecordOut(Schema):
     customer_name: str | None
     plan_ref: str
     created_at: dt.datetime
-    attachments: list[AttachmentOut]
+    attachments: list[RecordAttachmentOut]
 
 
-def _attachment_out(a: Attachment) -> AttachmentOut:
-    return AttachmentOut(id=a.pk, name=a.original_name, content_type=a.content_type, size=a.size, sha256=a.sha256,
+def _attachment_out(a: Attachment) -> RecordAttachmentOut:
+    return RecordAttachmentOut(id=a.pk, name=a.original_name, content_type=a.content_type, size=a.size, sha256=a.sha256,
                          uploaded_at=a.uploaded_at, download_url=f"/api/v1/records/attachments/{a.pk}")
 
 
@@ -84,7 +84,7 @@ class RecordIn(Schema):
     description: str = Field("", max_length=5000)
     record_on: dt.date | None = None
     customer_id: int | None = None
-    plan_ref: str = Field("", max_length=64, description="The monthly plan, e.g. plans:12")
+    plan_ref: str = Field("", max_length=64, description="The monthly plan: plan:<plan id>, e.g. plan:12")
 
 
 @router.post("/records", response={201: RecordOut, **ERRORS},

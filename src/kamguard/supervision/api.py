@@ -85,7 +85,7 @@ class QualityParams(Schema):
     user_id: list[int] = Field([], description="Default: the field staff (managers, specialists) you see")
 
 
-class ItemOut(Schema):
+class QualityItemOut(Schema):
     key: str
     dimension: str
     weight: int
@@ -99,17 +99,17 @@ class ItemOut(Schema):
     explanation: str
 
 
-class QualityOut(Schema):
+class SupervisionQualityOut(Schema):
     user_id: int
     user_name: str
     start: dt.date
     end: dt.date
     score: float | None
     grade: str
-    items: list[ItemOut]
+    items: list[QualityItemOut]
 
 
-@router.get("/quality", response={200: list[QualityOut], **ERRORS},
+@router.get("/quality", response={200: list[SupervisionQualityOut], **ERRORS},
             summary="Basic-data quality scores (complete, correct, classified, kept on time), item by item")
 def quality(request: HttpRequest, params: Query[QualityParams]) -> Any:
     viewer = api_viewer(request)
@@ -122,9 +122,9 @@ def quality(request: HttpRequest, params: Query[QualityParams]) -> Any:
         raise ValidationFailed(field_errors={"end": [_("At most %(n)s days.") % {"n": MAX_PERIOD_DAYS}]})
     ids = params.user_id or list(selectors.field_people(viewer=viewer).values_list("pk", flat=True)[:300])
     scores = selectors.data_quality(viewer=viewer, user_ids=ids, start=start, end=end)
-    return [QualityOut(
+    return [SupervisionQualityOut(
         user_id=uid, user_name=str(q.person), start=q.start, end=q.end, score=q.score.score, grade=q.score.grade,
-        items=[ItemOut(key=i.key, dimension=i.dimension, weight=i.weight, numerator=i.numerator,
+        items=[QualityItemOut(key=i.key, dimension=i.dimension, weight=i.weight, numerator=i.numerator,
                        denominator=i.denominator, available=i.available, applies=i.applies,
                        share=None if i.share is None else round(i.share, 4), points=i.points, details=i.details,
                        explanation=item_explanation(i)) for i in q.score.items])

@@ -72,7 +72,7 @@ def _review_out(r: LogReview, number: int) -> ReviewOut:
                      rating=r.rating, is_excellent=r.is_excellent, created_at=r.created_at)
 
 
-class VersionOut(Schema):
+class LogVersionOut(Schema):
     number: int
     today_work: str
     visits: str
@@ -84,15 +84,15 @@ class VersionOut(Schema):
     review: ReviewOut | None
 
 
-def _version_out(v: WorkLogVersion) -> VersionOut:
+def _version_out(v: WorkLogVersion) -> LogVersionOut:
     review = getattr(v, "review_or_none", None)
-    return VersionOut(number=v.number, today_work=v.today_work, visits=v.visits, problems=v.problems,
+    return LogVersionOut(number=v.number, today_work=v.today_work, visits=v.visits, problems=v.problems,
                       tomorrow_plan=v.tomorrow_plan, created_at=v.created_at, updated_at=v.updated_at,
                       submitted_at=v.submitted_at, review=_review_out(review, v.number) if review else None)
 
 
 class LogDetailOut(LogOut):
-    content: VersionOut
+    content: LogVersionOut
 
 
 def _detail(log: WorkLog) -> LogDetailOut:
@@ -160,14 +160,14 @@ def log_submit(request: HttpRequest, log_id: int) -> Any:
     return _detail(selectors.log_get(viewer=viewer, log_id=log_id))
 
 
-@router.get("/logs/{int:log_id}/versions", response={200: list[VersionOut], **ERRORS},
+@router.get("/logs/{int:log_id}/versions", response={200: list[LogVersionOut], **ERRORS},
             summary="Every version, newest first, each with its review")
 def log_versions(request: HttpRequest, log_id: int) -> Any:
     log = selectors.log_get(viewer=api_viewer(request), log_id=log_id)
     return [_version_out(v) for v in selectors.version_list(log=log)]
 
 
-class ReviewIn(Schema):
+class LogReviewIn(Schema):
     evaluation: str = Field(..., max_length=10000)
     requirements: str = Field("", max_length=10000)
     suggestions: str = Field("", max_length=10000)
@@ -178,7 +178,7 @@ class ReviewIn(Schema):
 
 @router.post("/logs/{int:log_id}/review", response={201: ReviewOut, **ERRORS},
              summary="Review the current version (the author's supervisor only)")
-def log_review(request: HttpRequest, log_id: int, payload: ReviewIn) -> Any:
+def log_review(request: HttpRequest, log_id: int, payload: LogReviewIn) -> Any:
     viewer = api_viewer(request)
     review = services.log_review(actor=viewer, log_id=log_id, evaluation=payload.evaluation,
                                  requirements=payload.requirements, suggestions=payload.suggestions,
@@ -230,7 +230,7 @@ def status(request: HttpRequest, day: dt.date | None = None, user_ids: list[int]
     return [StatusOut(user_id=k, state=v) for k, v in states.items()]
 
 
-class QualityOut(Schema):
+class LogQualityOut(Schema):
     user_id: int
     due: int
     submitted: int
@@ -242,14 +242,14 @@ class QualityOut(Schema):
     on_time_share: float | None
 
 
-@router.get("/quality", response={200: list[QualityOut], **ERRORS},
+@router.get("/quality", response={200: list[LogQualityOut], **ERRORS},
             summary="Log quality per person over a period (people in scope)")
 def quality(request: HttpRequest, start: dt.date, end: dt.date, user_ids: list[int] = Query(...)) -> Any:  # noqa: B008
     viewer = api_viewer(request)
     if end < start:
         raise ValidationFailed(field_errors={"end": [_("The end comes before the start.")]})
     ids = _people_in_scope(viewer, user_ids)
-    return [QualityOut(user_id=k, **v) for k, v in selectors.log_quality(user_ids=ids, start=start, end=end).items()]
+    return [LogQualityOut(user_id=k, **v) for k, v in selectors.log_quality(user_ids=ids, start=start, end=end).items()]
 
 
 class DeadlineOut(Schema):
