@@ -1,6 +1,6 @@
 """The monthly marketing plan (月度营销计划): goals, marketing analysis, targeted measures, the visit plan
 (customers × dates; each planned visit is an `activities.Activity` created through the activities app with
-`plan_ref="plans:<item id>"`) and daily work plans; submitted to the supervisor, who approves or returns it
+`plan_ref="plans:<item id>"`; other records point at the whole plan with "plan:<plan id>") and daily work plans; submitted to the supervisor, who approves or returns it
 with comments, and comments again on plan versus actual at month end.
 
 Invariants held by the database: one plan per person per month; a customer is planned at most once a day in
@@ -56,6 +56,11 @@ class MarketingPlan(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.month:%Y-%m}"
+
+    @property
+    def reference(self) -> str:
+        """How other apps point at the whole plan (a record's `plan_ref`); "plans:<item id>" is a planned visit."""
+        return f"plan:{self.pk}"
 
     @property
     def is_editable(self) -> bool:

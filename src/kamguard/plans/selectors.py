@@ -40,12 +40,25 @@ def plan_get(*, viewer: User, plan_id: int) -> MarketingPlan:
 
 
 def plan_for_reference(*, viewer: User, reference: str) -> MarketingPlan | None:
-    """The plan a visit's `plan_ref` ("plans:<item id>", see `PlanVisit.plan_ref`) belongs to, when the viewer may
-    see it; None for any other reference, a removed item or a plan out of the viewer's scope."""
-    prefix, _, item_id = (reference or "").partition(":")
-    if prefix != "plans" or not item_id.isdigit():
+    """The plan a reference points at, when the viewer may see it: "plans:<item id>" (a planned visit's
+    `plan_ref`, see `PlanVisit.plan_ref`) or "plan:<plan id>" (the whole plan, see `MarketingPlan.reference`).
+    None for any other reference, a removed item or a plan out of the viewer's scope."""
+    prefix, _, number = (reference or "").partition(":")
+    if not number.isdigit():
         return None
-    return plan_list(viewer=viewer).filter(visits__pk=int(item_id)).first()
+    if prefix == "plans":
+        return plan_list(viewer=viewer).filter(visits__pk=int(number)).first()
+    if prefix == "plan":
+        return plan_list(viewer=viewer).filter(pk=int(number)).first()
+    return None
+
+
+def plan_choices(*, viewer: User, limit: int = 24) -> list[tuple[str, str]]:
+    """(reference, "2026-12 · person") of the most recent plans the viewer may see, their own first: for forms
+    that attach something to a monthly plan."""
+    plans = list(plan_list(viewer=viewer)[:limit * 4])
+    plans.sort(key=lambda p: (p.user_id != viewer.pk, -p.month.toordinal(), p.pk))
+    return [(p.reference, f"{p.month:%Y-%m} · {p.user}") for p in plans[:limit]]
 
 
 def plans_waiting_review(*, viewer: User) -> QuerySet[MarketingPlan]:

@@ -57,14 +57,25 @@ class RecordForm(forms.Form):
     record_on = forms.DateField(label=_("Date"), required=False, widget=DateInput,
                                 help_text=_("The day the record concerns. Empty: today."))
     customer = forms.TypedChoiceField(label=_("Customer"), required=False, coerce=int, empty_value=None)
-    plan_ref = forms.CharField(label=_("Monthly plan"), max_length=64, required=False,
-                               help_text=_("The monthly plan this record belongs to, e.g. plans:12."))
+    plan_ref = forms.ChoiceField(label=_("Monthly plan"), required=False,
+                                 help_text=_("The monthly plan this record belongs to, if any."))
     description = forms.CharField(label=_("Description"), max_length=5000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 4}))
 
-    def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, viewer: User, current_plan_ref: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = _customer_choices(viewer)  # type: ignore[attr-defined]
+        self.fields["plan_ref"].choices = _plan_choices(viewer, current_plan_ref)  # type: ignore[attr-defined]
+
+
+def _plan_choices(viewer: User, current: str) -> list[tuple[str, str]]:
+    """The plans the viewer may see, by month; a record's present reference stays choosable as it is."""
+    from kamguard.plans.selectors import plan_choices
+
+    choices = [("", "—"), *plan_choices(viewer=viewer)]
+    if current and current not in {value for value, _label in choices}:
+        choices.append((current, current))
+    return choices
 
 
 class UploadForm(RecordForm):

@@ -41,7 +41,7 @@ class WorkRecord(TimeStampedModel):
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="work_records")
     plan_ref = models.CharField(_("monthly plan"), max_length=64, blank=True, db_index=True,
-                                help_text=_("The monthly plan this record belongs to, e.g. plans:12."))
+                                help_text=_("The monthly plan this record belongs to, e.g. plan:12."))
 
     class Meta:
         verbose_name = _("work record")

@@ -176,7 +176,7 @@ def _store(upload: Upload, *, record: WorkRecord, actor: User, written: list[Pat
 def _plan_ref(value: str, errors: dict[str, list[str]]) -> str:
     ref = (value or "").replace("\x00", "").strip()
     if ref and not PLAN_REF.match(ref):
-        errors.setdefault("plan_ref", []).append(_("A plan reference looks like plans:12."))
+        errors.setdefault("plan_ref", []).append(_("A plan reference looks like plan:12."))
     return ref
 
 

@@ -71,7 +71,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     initial = {"customer": request.GET.get("customer", ""), "plan_ref": request.GET.get("plan", "")[:64]}
-    form = UploadForm(request.POST or None, request.FILES or None, viewer=viewer, initial=initial)
+    form = UploadForm(request.POST or None, request.FILES or None, viewer=viewer, initial=initial,
+                      current_plan_ref=initial["plan_ref"])
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -98,9 +99,12 @@ def detail(request: HttpRequest, record_id: int) -> HttpResponse:
 def _detail(request: HttpRequest, viewer: User, record: Any, files_form: AddFilesForm, status: int = 200,
             ) -> HttpResponse:
     keeper = record.owner_id == viewer.pk and viewer.has_right(Right.EDIT_BUSINESS_DATA)
+    from kamguard.plans.selectors import plan_for_reference
+
+    plan = plan_for_reference(viewer=viewer, reference=record.plan_ref) if record.plan_ref else None
     return render(request, "records/detail.html", {
-        "r": record, "attachments": record.attachments.all(), "keeper": keeper, "files_form": files_form},
-        status=status)
+        "r": record, "plan": plan, "attachments": record.attachments.all(), "keeper": keeper,
+        "files_form": files_form}, status=status)
 
 
 @require_POST
@@ -128,7 +132,7 @@ def edit(request: HttpRequest, record_id: int) -> HttpResponse:
         raise PermissionRefused(_("Only the person who keeps this record can change it."), code="not_keeper")
     initial = {"title": record.title, "category": record.category, "record_on": record.record_on,
                "customer": record.customer_id or "", "plan_ref": record.plan_ref, "description": record.description}
-    form = RecordForm(request.POST or None, viewer=viewer, initial=initial)
+    form = RecordForm(request.POST or None, viewer=viewer, initial=initial, current_plan_ref=record.plan_ref)
     if record.customer_id and record.customer:
         choices = form.fields["customer"].choices  # type: ignore[attr-defined]
         if str(record.customer_id) not in {str(k) for k, _v in choices}:

@@ -145,3 +145,34 @@ def test_customer_section(world, shelf, client_for):
     body = client_for(world.alice).get(url).content.decode()
     assert "三季度客户分析" in body and "园区技改补贴" in body
     assert client_for(world.carol).get(url).status_code == 404
+
+
+def test_a_record_is_attached_to_a_monthly_plan_chosen_by_month(world, shelf, client_for):
+    from django.utils import timezone
+
+    from kamguard.plans.services import plan_create
+
+    # given alice's plan for this month
+    month = timezone.localdate().replace(day=1)
+    plan = plan_create(actor=world.alice, month=month)
+    c = client_for(world.alice)
+    # the upload form offers it by month, not as a reference to type
+    form = c.get(reverse("records:upload"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f'<option value="plan:{plan.pk}">{month:%Y-%m} · 李爱丽</option>' in form
+    assert "plans:" not in form
+    # when she keeps a record for it
+    response = c.post(reverse("records:upload"), {"title": "月度总结", "category": "summary",
+                                                  "plan_ref": f"plan:{plan.pk}"})
+    record = WorkRecord.objects.get()
+    assert response.status_code == 302 and record.plan_ref == f"plan:{plan.pk}"
+    # then its page links the plan by month, for her and her supervisor
+    for persona in ("alice", "sam"):
+        body = client_for(world.person(persona)).get(reverse("records:detail", args=[record.pk])).content.decode()
+        assert f'href="/plans/{plan.pk}/"' in body and f"{month:%Y-%m}" in body
+        assert f"plan:{plan.pk}" not in body
+    # a plan she may not see is refused by the form, and nothing is kept
+    from kamguard.plans.models import MarketingPlan
+
+    other = MarketingPlan.objects.create(user=world.carol, month=month)
+    refused = c.post(reverse("records:upload"), {"title": "别人的计划", "plan_ref": f"plan:{other.pk}"})
+    assert refused.status_code == 422 and WorkRecord.objects.count() == 1
