@@ -14,6 +14,7 @@ from kamguard.org.api import router as org_router
 from kamguard.plans.api import router as plans_router
 from kamguard.records.api import router as records_router
 from kamguard.relay.api import router as relay_router
+from kamguard.risk.api import router as risk_router
 from kamguard.sales.api import router as sales_router
 from kamguard.supervision.api import router as supervision_router
 from kamguard.worklogs.api import router as worklogs_router
@@ -34,5 +35,6 @@ api.add_router("/supervision", supervision_router)
 api.add_router("/approvals", approvals_router)
 api.add_router("/sales", sales_router)
 api.add_router("/contracts", contracts_router)
+api.add_router("/risk", risk_router)
 
 __all__ = ["api"]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kamguard.approvals",
     "kamguard.sales",
     "kamguard.contracts",
+    "kamguard.risk",
 ]
 
 MIDDLEWARE = [
