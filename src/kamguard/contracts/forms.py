@@ -8,10 +8,12 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.contracts.models import FindingKind, FindingStatus
 
 LIMIT_CHOICES = 500
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what <input type=date> reads
 
 
 def _choices(items: Any, blank: bool = True) -> list[tuple[Any, str]]:
@@ -30,15 +32,15 @@ def _parse_rows(text: str, width: int) -> list[list[str]]:
 
 class ContractForm(forms.Form):
     customer = forms.TypedChoiceField(label=_("Customer"), coerce=int)
-    title = forms.CharField(label=_("Title"), max_length=200)
-    opportunity_id = forms.IntegerField(label=_("Opportunity number"), required=False, min_value=1,
-                                        help_text=_("Optional: without lines, the lines of its approved quote are "
-                                                    "copied."))
+    title = forms.CharField(label=pgettext_lazy("contract", "Title"), max_length=200)
+    opportunity_id = forms.TypedChoiceField(label=_("Opportunity"), coerce=int, required=False, empty_value=None,
+                                            help_text=_("Optional: without lines, the lines of its approved quote "
+                                                        "are copied; signing the contract wins it."))
     amount = forms.DecimalField(label=_("Amount"), required=False, max_digits=14, decimal_places=2,
                                 help_text=_("Leave empty to use the total of the lines."))
     currency = forms.CharField(label=_("Currency"), max_length=3, initial="CNY")
-    starts_on = forms.DateField(label=_("Starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Starts on"), required=False, widget=DATE)
+    ends_on = forms.DateField(label=_("Ends on"), required=False, widget=DATE)
     lines = forms.CharField(label=_("Lines"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
                             help_text=_("One per line: product | quantity | unit price"))
     schedule = forms.CharField(label=_("Payment schedule"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
@@ -46,9 +48,11 @@ class ContractForm(forms.Form):
                                            "must add up to the amount."))
     terms = forms.CharField(label=_("Terms"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
-    def __init__(self, *args: Any, customers: Any = (), editing: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, customers: Any = (), opportunities: Any = (), editing: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = _choices(customers)  # type: ignore[attr-defined]
+        self.fields["opportunity_id"].choices = _choices(opportunities)  # type: ignore[attr-defined]
         if editing:
             for name in ("customer", "opportunity_id"):
                 del self.fields[name]
@@ -76,7 +80,7 @@ class ContractForm(forms.Form):
 
 
 class SignForm(forms.Form):
-    signed_on = forms.DateField(label=_("Signed on"), widget=forms.DateInput(attrs={"type": "date"}))
+    signed_on = forms.DateField(label=_("Signed on"), widget=DATE)
 
 
 class ReasonForm(forms.Form):
@@ -91,11 +95,11 @@ class OrderForm(forms.Form):
     customer = forms.TypedChoiceField(label=_("Customer"), coerce=int)
     contract = forms.TypedChoiceField(label=_("Contract"), coerce=int, required=False, empty_value=None,
                                       help_text=_("An order from a signed contract takes its lines."))
-    order_date = forms.DateField(label=_("Order date"), widget=forms.DateInput(attrs={"type": "date"}))
+    order_date = forms.DateField(label=_("Order date"), widget=DATE)
     amount = forms.DecimalField(label=_("Amount"), required=False, max_digits=14, decimal_places=2)
     number = forms.CharField(label=_("Order number"), max_length=64, required=False)
     delivery_address = forms.CharField(label=_("Delivery address"), max_length=300, required=False)
-    due_on = forms.DateField(label=_("Payment due"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    due_on = forms.DateField(label=_("Payment due"), required=False, widget=DATE,
                              help_text=_("Empty: 30 days after the order."))
     lines = forms.CharField(label=_("Lines"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                             help_text=_("One per line: product | quantity | unit price"))
@@ -110,25 +114,26 @@ class OrderForm(forms.Form):
 
 class DeliveryForm(forms.Form):
     address = forms.CharField(label=_("Address"), max_length=300)
-    shipped_on = forms.DateField(label=_("Shipped on"), widget=forms.DateInput(attrs={"type": "date"}))
+    shipped_on = forms.DateField(label=_("Shipped on"), widget=DATE)
     delivered_on = forms.DateField(label=_("Delivered on"), required=False,
-                                   widget=forms.DateInput(attrs={"type": "date"}))
+                                   widget=DATE)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
 
 class PaymentForm(forms.Form):
     customer = forms.TypedChoiceField(label=_("Customer"), coerce=int)
-    paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = forms.DateField(label=_("Paid on"), widget=DATE)
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2)
-    order = forms.IntegerField(label=_("Order (id)"), required=False, min_value=1,
-                               help_text=_("Empty: matched to the customer's oldest dues."))
+    order = forms.TypedChoiceField(label=pgettext_lazy("sales order", "Order"), coerce=int, required=False,
+                                   empty_value=None, help_text=_("Empty: matched to the customer's oldest dues."))
     payer_name = forms.CharField(label=_("Payer"), max_length=200, required=False)
     payer_account = forms.CharField(label=_("Payer's account"), max_length=64, required=False)
     over_reason = forms.CharField(label=_("Reason if more than is due"), max_length=300, required=False)
 
-    def __init__(self, *args: Any, customers: Any = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, customers: Any = (), orders: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = _choices(customers)  # type: ignore[attr-defined]
+        self.fields["order"].choices = _choices(orders)  # type: ignore[attr-defined]
 
 
 class ConfirmForm(forms.Form):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 USER = settings.AUTH_USER_MODEL
 
@@ -24,7 +25,7 @@ class ContractStatus(models.TextChoices):
 
 class Contract(models.Model):
     number = models.CharField(_("number"), max_length=40, unique=True)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("contract", "title"), max_length=200)
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
                                  related_name="contracts")
     opportunity = models.ForeignKey("sales.Opportunity", verbose_name=_("opportunity"), null=True, blank=True,
@@ -104,7 +105,7 @@ class OrderSource(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("order", "open")
     DELIVERED = "delivered", _("delivered")
     CANCELLED = "cancelled", _("cancelled")
 

@@ -46,7 +46,8 @@ def _q(viewer: Any, path: str = "manager") -> Q:
 
 
 def contract_list(*, viewer: Any, search: str = "", status: str = "", customer_id: int | None = None,
-                  manager_id: int | None = None, sort: str = "-created") -> QuerySet[Contract]:
+                  manager_id: int | None = None, opportunity_id: int | None = None,
+                  sort: str = "-created") -> QuerySet[Contract]:
     qs = Contract.objects.filter(_q(viewer)).select_related("customer", "manager")
     if search:
         term = search.strip()
@@ -57,6 +58,8 @@ def contract_list(*, viewer: Any, search: str = "", status: str = "", customer_i
         qs = qs.filter(customer_id=customer_id)
     if manager_id:
         qs = qs.filter(manager_id=manager_id)
+    if opportunity_id:
+        qs = qs.filter(opportunity_id=opportunity_id)
     return qs.order_by(CONTRACT_SORTS.get(sort, "-created_at"), "-pk")
 
 

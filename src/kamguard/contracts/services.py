@@ -211,7 +211,8 @@ def contract_for(actor: User | None, contract_id: int) -> Contract:
     return found
 
 
-def _quote_lines(opportunity_id: int) -> list[dict[str, Any]]:
+def quote_lines(opportunity_id: int) -> list[dict[str, Any]]:
+    """The lines of the opportunity's approved quote, as contract lines (empty without one)."""
     from kamguard.sales.selectors import approved_quote
 
     quote = approved_quote(opportunity_id=opportunity_id)
@@ -264,7 +265,7 @@ def contract_create(*, actor: User | None, customer_id: int, title: str, amount:
     if not title:
         raise ValidationFailed(field_errors={"title": [_("This field is required.")]})
     if lines is None and opportunity is not None:
-        lines = _quote_lines(opportunity.pk)
+        lines = quote_lines(opportunity.pk)
     clean_lines = _lines_clean(lines or [])
     lines_total = sum((line["amount"] for line in clean_lines), ZERO)
     if amount in (None, ""):
@@ -289,6 +290,14 @@ def contract_create(*, actor: User | None, customer_id: int, title: str, amount:
     audit_record(actor=actor, action="contracts.contract.created", obj=contract,
                  changes={k: {"before": None, "after": v} for k, v in snapshot(contract, CONTRACT_FIELDS).items()})
     return contract
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    """When a dated event goes on the customer's timeline: now when it happened today (so it follows what led to
+    it), otherwise noon of its day."""
+    if day == timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
 
 
 def _dates_check(starts_on: dt.date | None, ends_on: dt.date | None) -> None:
@@ -428,7 +437,7 @@ def contract_sign(*, actor: User | None, contract_id: int, signed_on: dt.date | 
         from kamguard.sales.services import opportunity_contract_signed
 
         opportunity_contract_signed(actor=actor, opportunity_id=contract.opportunity_id, contract_id=contract.pk,
-                                    signed_on=signed_on)
+                                    signed_on=signed_on, amount=contract.amount)
     return contract
 
 
@@ -645,6 +654,9 @@ def order_create(*, actor: User | None, customer_id: int, order_date: dt.date, a
         due_on=due_on or order_date + dt.timedelta(days=payment_days()), amount=total,
         currency=(currency or "CNY").upper()[:3], delivery_address=(delivery_address or "").strip()[:300],
         created_by=actor)
+    if not order.number and not order.external_id:  # entered here: numbered like contracts, so people can say it
+        order.number = f"DD{order_date:%Y%m}-{order.pk:06d}"
+        order.save(update_fields=["number"])
     OrderLine.objects.bulk_create([OrderLine(order=order, product=line["product"], quantity=line["quantity"],
                                              unit_price=line["unit_price"], amount=line["amount"])
                                    for line in clean_lines])
@@ -657,7 +669,7 @@ def order_create(*, actor: User | None, customer_id: int, order_date: dt.date, a
                      "number": order.number or order.external_id or order.pk, "amount": order.amount,
                      "currency": order.currency},
                  data={"order_id": order.pk, "amount": str(order.amount)},
-                 at=timezone.make_aware(dt.datetime.combine(order_date, dt.time(12))))
+                 at=_moment(order_date))
     return order
 
 
@@ -708,7 +720,7 @@ def delivery_record(*, actor: User | None, order_id: int, address: str, shipped_
     timeline_add(customer=order.customer, kind="contracts.delivery", actor=actor,
                  summary=_("Delivery of order %(order)s to %(address)s") % {"order": order, "address": address},
                  data={"order_id": order.pk, "delivery_id": delivery.pk},
-                 at=timezone.make_aware(dt.datetime.combine(delivered_on or shipped_on, dt.time(12))))
+                 at=_moment(delivered_on or shipped_on))
     return delivery
 
 
@@ -888,7 +900,7 @@ def payment_confirm(*, actor: User, payment_id: int, approve: bool = True, note:
                      summary=_("Payment received: %(amount)s %(currency)s (confirmed by finance)") % {
                          "amount": payment.amount, "currency": payment.currency},
                      data={"payment_id": payment.pk, "amount": str(payment.amount)},
-                     at=timezone.make_aware(dt.datetime.combine(payment.paid_on, dt.time(12))))
+                     at=_moment(payment.paid_on))
     return payment
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -84,12 +86,53 @@ def _contract_kwargs(data: dict[str, Any]) -> dict[str, Any]:
             "lines": data.get("lines"), "schedule": data.get("schedule") or []}
 
 
+def _digits(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+def _opportunities(viewer: User, also: int | None = None) -> list[tuple[int, str]]:
+    """The open opportunities the viewer may see (name · customer) for the contract form, and `also` (the one the
+    page came from) whatever its stage."""
+    from kamguard.sales.selectors import opportunity_list
+
+    found = opportunity_list(viewer=viewer, outcome="open").select_related("customer")[:LIMIT_CHOICES]
+    rows = [(o.pk, f"{o.name} · {o.customer.name}") for o in found]
+    if also and all(pk != also for pk, _label in rows):
+        extra = opportunity_list(viewer=viewer).select_related("customer").filter(pk=also).first()
+        if extra is not None:
+            rows.insert(0, (extra.pk, f"{extra.name} · {extra.customer.name}"))
+    return rows
+
+
+def _from_opportunity(viewer: User, opportunity_id: int) -> dict[str, Any]:
+    """What a contract drafted from an opportunity starts with: its customer, a title, and the lines and amount of
+    its approved quote (shown, so the schedule can be written against them)."""
+    from kamguard.sales.selectors import opportunity_list
+
+    opp = opportunity_list(viewer=viewer).filter(pk=opportunity_id).first()
+    if opp is None:
+        return {}
+    lines = services.quote_lines(opp.pk)
+    initial: dict[str, Any] = {"customer": opp.customer_id, "opportunity_id": opp.pk, "title": opp.name,
+                               "currency": opp.currency or "CNY"}
+    if lines:
+        initial["lines"] = "\n".join(f"{x['product']} | {x['quantity'].normalize():f} | {x['unit_price']}"
+                                     for x in lines)
+        initial["amount"] = sum((x["quantity"] * x["unit_price"] for x in lines), Decimal(0)).quantize(
+            Decimal("0.01"))
+    return initial
+
+
 @page_view(Right.EDIT_BUSINESS_DATA)
 def contract_create(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    initial = {"customer": request.GET.get("customer"), "opportunity_id": request.GET.get("opportunity"),
-               "currency": "CNY"}
-    form = ContractForm(request.POST or None, customers=_customers(viewer), initial=initial)
+    opportunity_id = _digits(request.GET.get("opportunity"))
+    initial: dict[str, Any] = {"customer": request.GET.get("customer"), "currency": "CNY"}
+    if opportunity_id:
+        initial.update(_from_opportunity(viewer, opportunity_id))
+    form = ContractForm(request.POST or None, customers=_customers(viewer), initial=initial,
+                        opportunities=_opportunities(viewer, also=opportunity_id))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -101,8 +144,10 @@ def contract_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Contract %(number)s created as a draft.") % {"number": contract.number})
             return redirect("contracts:contract_detail", contract_id=contract.pk)
+    cancel = reverse("sales:opportunity_detail", args=[opportunity_id]) if initial.get("opportunity_id") else \
+        reverse("contracts:home")
     return render(request, "contracts/form.html", {"form": form, "title": _("New contract"), "tab": "contracts",
-                                                   "cancel_url": "/contracts/", "can": _can(viewer)})
+                                                   "cancel_url": cancel, "can": _can(viewer)})
 
 
 def _rename(exc: DomainError, names: dict[str, str]) -> None:
@@ -245,9 +290,12 @@ def order_create(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     contracts = selectors.contract_list(viewer=viewer, status=ContractStatus.SIGNED).values_list("pk", "number")[
         :LIMIT_CHOICES]
+    customer_id = _digits(request.GET.get("customer"))
+    address = customer_list(viewer=viewer).filter(pk=customer_id).values_list("address", flat=True).first() \
+        if customer_id else None
     form = OrderForm(request.POST or None, customers=_customers(viewer), contracts=contracts,
-                     initial={"customer": request.GET.get("customer"), "contract": request.GET.get("contract"),
-                              "order_date": timezone.localdate()})
+                     initial={"customer": customer_id, "contract": request.GET.get("contract"),
+                              "order_date": timezone.localdate(), "delivery_address": address or ""})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -312,11 +360,21 @@ def payment_queue(request: HttpRequest) -> HttpResponse:
         "tab": "queue", "queue": True, "confirm_form": ConfirmForm()})
 
 
+def _payable_orders(viewer: User, customer_id: int | None) -> list[tuple[int, str]]:
+    """Orders a payment may be matched to (the customer's when known): number · customer · amount · due date."""
+    qs = selectors.order_list(viewer=viewer).exclude(status=OrderStatus.CANCELLED)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    return [(o.pk, f"{o} · {o.customer.name} · {o.amount} {o.currency} · {o.due_on:%Y-%m-%d}")
+            for o in qs.select_related("customer")[:LIMIT_CHOICES]]
+
+
 @page_view(Right.EDIT_BUSINESS_DATA)
 def payment_create(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    form = PaymentForm(request.POST or None, customers=_customers(viewer),
-                       initial={"customer": request.GET.get("customer"), "order": request.GET.get("order"),
+    customer_id = _digits(request.GET.get("customer") or request.POST.get("customer"))
+    form = PaymentForm(request.POST or None, customers=_customers(viewer), orders=_payable_orders(viewer, customer_id),
+                       initial={"customer": customer_id, "order": _digits(request.GET.get("order")),
                                 "paid_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

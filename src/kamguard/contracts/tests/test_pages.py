@@ -188,3 +188,26 @@ def test_chinese_pages(world: Any, book: Book, client_for: Any) -> None:
                        ("contracts:payment_list", "回款"), ("contracts:finding_list", "数据")):
         body = client.get(reverse(name), headers={"Accept-Language": "zh-hans"}).content.decode()
         assert word in body, name
+
+
+def test_order_then_payment_pages_carry_the_order_by_its_number(world: Any, book: Book, client_for: Any) -> None:
+    # given: a signed contract of alice's; sue (her team's specialist) records the order from its page
+    contract = signed_contract(book.acme, world.alice, lines=[{"product": "主轴", "quantity": "2",
+                                                              "unit_price": "50000"}])
+    client = client_for(world.person("sue"))
+    form = client.get(reverse("contracts:order_create"), {"customer": book.acme.pk, "contract": contract.pk})
+    # the order's date comes filled in as <input type=date> reads it, the address from the customer
+    html = form.content.decode()
+    assert f'value="{timezone.localdate().isoformat()}"' in html and "上海市浦东新区张江路100号" in html
+    # when
+    response = client.post(reverse("contracts:order_create"), {
+        "customer": book.acme.pk, "contract": contract.pk, "order_date": timezone.localdate().isoformat()})
+    # then: it is numbered like contracts, and the payment page offers it by that number
+    order = Order.objects.get(contract=contract)
+    assert response.status_code == 302 and order.number == f"DD{timezone.localdate():%Y%m}-{order.pk:06d}"
+    payment = client.get(reverse("contracts:payment_create"), {"customer": book.acme.pk, "order": order.pk})
+    assert payment.context["form"]["order"].initial == order.pk
+    assert any(order.number in str(label) for _value, label in payment.context["form"].fields["order"].choices)
+    # an order of another customer is not offered
+    other = an_order(book.west, number="SO-WEST-1")
+    assert all(value != other.pk for value, _label in payment.context["form"].fields["order"].choices)
