@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.org.domain.roles import Role
 from kamguard.org.models import Grade
@@ -83,21 +84,21 @@ class ProductForm(forms.Form):
     unit = forms.CharField(label=_("Unit"), max_length=20, required=False)
     list_price = forms.DecimalField(label=_("List price"), max_digits=14, decimal_places=2)
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False, initial="CNY")
-    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    active = forms.BooleanField(label=pgettext_lazy("switched on", "Active"), required=False, initial=True)
 
 
 class StageForm(forms.Form):
     code = forms.SlugField(label=_("Code"), max_length=32)
     name = forms.CharField(label=_("English name"), max_length=80)
     name_zh = forms.CharField(label=_("Chinese name"), max_length=80)
-    order = forms.IntegerField(label=_("Order"), min_value=0, max_value=999)
+    order = forms.IntegerField(label=pgettext_lazy("position", "Order"), min_value=0, max_value=999)
     probability = forms.IntegerField(label=_("Default probability (%)"), min_value=0, max_value=100)
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    outcome = forms.ChoiceField(label=pgettext_lazy("opportunity", "Outcome"), choices=Outcome.choices)
     required_steps = forms.MultipleChoiceField(label=_("Required steps"), choices=RequiredStep.choices,
                                                required=False, widget=forms.CheckboxSelectMultiple,
                                                help_text=_("Needed before an opportunity enters this stage or any "
                                                            "later one."))
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("switched on", "Active"), required=False, initial=True)
 
 
 ROLE_LABELS = {

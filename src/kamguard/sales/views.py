@@ -219,28 +219,61 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
 def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     viewer = _viewer(request)
     opp = selectors.opportunity_get(viewer=viewer, opportunity_id=opportunity_id)
+    return render(request, "sales/opportunity_detail.html", _detail_context(viewer, opp))
+
+
+def _next_stage(opp: Any) -> str | None:
+    """The open stage after the current one (what the move form offers first), or None at the last."""
+    stage = selectors.stage_list().filter(order__gt=opp.stage.order, outcome=Outcome.OPEN).first()
+    return stage.code if stage else None
+
+
+def _detail_context(viewer: User, opp: Any, move_form: MoveForm | None = None) -> dict[str, Any]:
     editable = may_edit(viewer, opp)
-    move_form = MoveForm(current_stage_id=opp.stage_id, initial={"competitor": opp.competitor}) if editable and \
-        opp.outcome != Outcome.WON else None
+    if move_form is None and editable and opp.outcome != Outcome.WON:
+        move_form = MoveForm(current_stage_id=opp.stage_id,
+                             initial={"competitor": opp.competitor, "stage": _next_stage(opp)})
     quote_rows = list(selectors.quote_list(viewer=viewer, opportunity_id=opp.pk))
-    return render(request, "sales/opportunity_detail.html", {
+    has_approved = any(q.status == QuoteStatus.APPROVED for q in quote_rows)
+    contracts = _contracts_of(viewer, opp)
+    return {
         "opp": opp, "history": selectors.stage_history(opportunity=opp),
         "credit": selectors.credit_split_for(opportunity=opp), "quotes": quote_rows,
         "may_edit": editable, "move_form": move_form, "stage_steps": _stage_steps(opp),
-        "can": _can(viewer)})
+        "contracts": contracts, "signed_contract": next((c for c in contracts if c.pk == opp.contract_id), None),
+        "may_contract": editable and opp.outcome == Outcome.OPEN and has_approved and viewer.has_right(
+            Right.EDIT_BUSINESS_DATA),
+        "can": _can(viewer)}
+
+
+def _contracts_of(viewer: User, opp: Any) -> list[Any]:
+    """The contracts drafted from this opportunity that the viewer may see (the contracts app's selector)."""
+    try:
+        from kamguard.contracts.selectors import contract_list
+    except ImportError:  # pragma: no cover - the contracts app is part of the product
+        return []
+    return list(contract_list(viewer=viewer, opportunity_id=opp.pk)[:20])
 
 
 def _stage_steps(opp: Any) -> list[dict[str, Any]]:
-    """The open stages ahead with the steps they need and whether the opportunity has them (a checklist)."""
+    """The open stages ahead with the steps they need and whether the opportunity has them (a checklist); a step
+    not done yet says where to do it."""
     if opp.outcome != Outcome.OPEN:
         return []
     labels = dict(RequiredStep.choices)
     done = opportunities.steps_done(opp)
+    where: dict[str, tuple[str, str]] = {RequiredStep.VISIT: (f"{reverse('activities:visit_create')}?customer={opp.customer_id}",
+                                  _("Plan a visit")),
+             RequiredStep.APPROVED_QUOTE: (reverse("sales:quote_create", args=[opp.pk]), _("New quote")),
+             RequiredStep.AMOUNT: (reverse("sales:opportunity_edit", args=[opp.pk]), _("Give the amount")),
+             RequiredStep.CLOSE_DATE: (reverse("sales:opportunity_edit", args=[opp.pk]),
+                                       _("Give the expected close date"))}
     rows = []
-    for stage in selectors.stage_list().filter(order__gt=opp.stage.order).exclude(outcome=Outcome.LOST):
+    for stage in selectors.stage_list().filter(order__gt=opp.stage.order, outcome=Outcome.OPEN):
         needed = opportunities.stage_needs(stage)
-        rows.append({"stage": stage, "steps": [{"label": labels.get(code, code), "done": code in done}
-                                               for code in needed]})
+        rows.append({"stage": stage, "steps": [
+            {"code": code, "label": labels.get(code, code), "done": code in done,
+             "url": where.get(code, ("", ""))[0], "action": where.get(code, ("", ""))[1]} for code in needed]})
     return rows
 
 
@@ -267,24 +300,28 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 
 @page_view(Right.EDIT_BUSINESS_DATA)
 def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    """The move form lives on the opportunity's page: a refused move is shown there, in place, with the
+    checklist of the steps still missing and where to do them."""
     viewer = _viewer(request)
     opp = selectors.opportunity_get(viewer=viewer, opportunity_id=opportunity_id)
-    form = MoveForm(request.POST or None, current_stage_id=opp.stage_id, initial={"competitor": opp.competitor})
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return redirect(f"{reverse('sales:opportunity_detail', args=[opp.pk])}#move")
+    form = MoveForm(request.POST, current_stage_id=opp.stage_id, initial={"competitor": opp.competitor})
+    if form.is_valid():
         data = form.cleaned_data
         try:
-            opportunities.opportunity_move(actor=viewer, opportunity_id=opp.pk, stage=data["stage"],
-                                           note=data["note"], lost_reason=data["lost_reason"],
-                                           lost_note=data["lost_note"], competitor=data["competitor"])
+            moved = opportunities.opportunity_move(actor=viewer, opportunity_id=opp.pk, stage=data["stage"],
+                                                   note=data["note"], lost_reason=data["lost_reason"],
+                                                   lost_note=data["lost_note"], competitor=data["competitor"])
         except DomainError as exc:
             if exc.status == 403:
                 raise
             form_apply_error(form, exc)
         else:
-            messages.success(request, _("Moved."))
+            messages.success(request, _("Moved to “%(stage)s”.") % {"stage": moved.stage.label})
             return redirect("sales:opportunity_detail", opp.pk)
-    return render(request, "sales/form.html", {"form": form, "title": _("Move %(name)s") % {"name": opp.name},
-                                               "cancel_url": reverse("sales:opportunity_detail", args=[opp.pk])})
+    return render(request, "sales/opportunity_detail.html", _detail_context(viewer, opp, move_form=form),
+                  status=422)
 
 
 @page_view(Right.VIEW_ORG)

@@ -16,6 +16,7 @@ entry on the customer's timeline — in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -268,6 +269,8 @@ def _apply_move(*, actor: User | None, opportunity: Opportunity, target: Stage, 
     values: dict[str, Any] = {"stage_id": target.pk, "outcome": target.outcome, "stage_changed_at": at,
                               "closed_on": closed_on, "updated_at": timezone.now(), **extra}
     if target.outcome == Outcome.WON:
+        if "amount" in extra:  # the split is of what was won (the pipeline's counted share stays as it was)
+            opportunity.amount = extra["amount"]
         values["credit_split"] = [{"user_id": s.user_id, "share_pct": str(s.share_pct), "amount": str(s.amount),
                                    "role": s.role} for s in current_credit_split(opportunity)]
     elif target.outcome == Outcome.OPEN:
@@ -362,9 +365,10 @@ def won_stage() -> Stage:
 
 @transaction.atomic
 def opportunity_contract_signed(*, actor: User | None, opportunity_id: int, contract_id: int,
-                                signed_on: dt.date) -> Opportunity:
+                                signed_on: dt.date, amount: Decimal | None = None) -> Opportunity:
     """The contracts app calls this when a contract linked to the opportunity is signed: the opportunity is won
-    (stage history, audit, the customer's timeline), with the contract recorded. Idempotent: a second call for an
+    (stage history, audit, the customer's timeline), with the contract recorded and — when `amount` is given — the
+    contract's amount as what was won (the estimate gives way to what was signed). Idempotent: a second call for an
     opportunity already won changes nothing (the first contract stays recorded). A signed contract is the proof
     itself, so the stages' required steps are not asked for; a lost opportunity is won by it too."""
     opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related(
@@ -381,5 +385,6 @@ def opportunity_contract_signed(*, actor: User | None, opportunity_id: int, cont
     return _apply_move(actor=actor, opportunity=opportunity, target=won_stage(),
                        note=_("Contract signed on %(day)s") % {"day": signed_on.isoformat()}, at=at,
                        closed_on=signed_on, extra={"contract_id": contract_id, "probability": 100,
-                                                   "lost_reason": "", "lost_note": ""},
+                                                   "lost_reason": "", "lost_note": "",
+                                                   **({"amount": amount} if amount is not None else {})},
                        reason=f"contract:{contract_id}")

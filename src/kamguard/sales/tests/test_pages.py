@@ -70,9 +70,13 @@ def test_create_page(world, sales, client_for):
 def test_move_page_refuses_a_skipped_step_in_place(world, sales, client_for):
     client = client_for(world.person("alice"))
     events = _sales_events()
+    page = client.get(reverse("sales:opportunity_detail", args=[sales.opp.pk]))
+    assert page.context["move_form"]["stage"].initial == "proposal"  # the next stage is offered first
     response = client.post(reverse("sales:opportunity_move", args=[sales.opp.pk]), {"stage": "proposal"})
-    assert response.status_code == 200
-    assert response.context["form"].errors["stage"]
+    # the refusal is shown on the opportunity's own page, with where to do the missing step
+    assert response.status_code == 422
+    assert response.context["move_form"].errors["stage"]
+    assert f"{reverse('activities:visit_create')}?customer={sales.acme.pk}" in response.content.decode()
     assert Opportunity.objects.get(pk=sales.opp.pk).stage.code == "qualified" and _sales_events() == events
     lost = client.post(reverse("sales:opportunity_move", args=[sales.opp.pk]),
                        {"stage": "lost", "lost_reason": "competitor", "competitor": "华为"})
@@ -229,3 +233,26 @@ def test_list_count_is_capped(world, sales, client_for, monkeypatch):
     response = client_for(world.person("alice")).get(reverse("sales:opportunity_list"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.context["capped"] and response.context["page"].paginator.count == 2
     assert "More than 2 opportunities" in response.content.decode()
+
+
+def test_the_opportunity_leads_to_a_contract_once_a_quote_is_approved(world, sales, client_for):
+    from kamguard.sales.services import quote_create, quote_submit
+
+    alice = world.person("alice")
+    client = client_for(alice)
+    detail = reverse("sales:opportunity_detail", args=[sales.opp.pk])
+    link = f"{reverse('contracts:contract_create')}?customer={sales.acme.pk}&amp;opportunity={sales.opp.pk}"
+    before = client.get(detail)
+    assert not before.context["may_contract"] and link not in before.content.decode()
+    quote = quote_create(actor=alice, opportunity_id=sales.opp.pk,
+                         lines=[{"product_id": sales.widget.pk, "quantity": "2", "discount_pct": "0"}])
+    assert quote_submit(actor=alice, quote_id=quote.pk).status == QuoteStatus.APPROVED  # within her authority
+    after = client.get(detail)
+    assert after.context["may_contract"] and link in after.content.decode()
+    # bob, on the account team, sees the opportunity but does not draft its contract
+    assert not client_for(world.person("bob")).get(detail).context["may_contract"]
+    # the contract form starts from the opportunity: its customer, name, the approved quote's lines and total
+    form = client.get(reverse("contracts:contract_create"), {"customer": sales.acme.pk,
+                                                             "opportunity": sales.opp.pk}).context["form"]
+    assert form["opportunity_id"].initial == sales.opp.pk and form["title"].initial == sales.opp.name
+    assert "W-100" in form["lines"].initial and form["amount"].initial == Decimal("20000.00")
