@@ -4,10 +4,12 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.approvals.models import APPROVER_CHOICES, ApprovalPolicy
 from kamguard.approvals.registry import registered_kinds
 from kamguard.org.domain.roles import Role
+from kamguard.org.forms import ROLE_LABELS
 from kamguard.org.models import User
 
 STEP_ROWS = 5
@@ -52,13 +54,13 @@ class PolicyForm(forms.Form):
     due_hours = forms.IntegerField(label=_("Hours per step"), min_value=1, max_value=1440, initial=48,
                                    help_text=_("Each step is due this long after it starts; then reminders go out "
                                                "and it shows as overdue."))
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("switched on", "Active"), required=False, initial=True)
     description = forms.CharField(label=_("Description"), required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        role_choices = [("", "—")] + [(r.value, r.value) for r in Role]
+        role_choices = [("", "—")] + [(r.value, ROLE_LABELS.get(r, r.value)) for r in Role]
         for i in range(1, STEP_ROWS + 1):
             self.fields[f"step{i}_approver"] = forms.ChoiceField(
                 label=_("Step %(n)s: who decides") % {"n": i}, required=False,

@@ -170,7 +170,10 @@ class ApprovalStep(models.Model):
         if self.approver is not None:
             return str(self.approver)
         if self.role:
-            return str(_("anyone with the role %(role)s") % {"role": self.role})
+            from kamguard.org.forms import ROLE_LABELS  # the roles' names in the reader's language
+
+            role = ROLE_LABELS.get(self.role, self.role)  # type: ignore[call-overload]
+            return str(_("anyone with the role %(role)s") % {"role": role})
         return str(APPROVER_LABELS.get(self.approver_type, self.approver_type))
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from kamguard.approvals import selectors, services
 from kamguard.approvals.forms import STEP_ROWS, DecideForm, DelegationForm, PolicyForm, WithdrawForm
-from kamguard.approvals.models import ApprovalPolicy, ApprovalRequest, ApprovalStatus
+from kamguard.approvals.models import ApprovalPolicy, ApprovalRequest, ApprovalStatus, StepStatus
 from kamguard.approvals.registry import handler_for, registered_kinds
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from kamguard.core.pages import form_apply_error, page_view, paginate
@@ -113,6 +113,16 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     return render(request, "approvals/request_detail.html", _detail_context(request, approval))
 
 
+def _decided_message(approval: ApprovalRequest) -> str:
+    """What the decision did: the request approved or rejected, or whose step comes next."""
+    if approval.status == ApprovalStatus.APPROVED:
+        return _("Approved: the request is approved and the requester is told.")
+    if approval.status == ApprovalStatus.REJECTED:
+        return _("Rejected: the requester is told and may change the item and send it again.")
+    waiting = [s.approver_label for s in selectors.request_steps(request=approval) if s.status == StepStatus.PENDING]
+    return _("Approved. The request now waits for: %(who)s.") % {"who": " · ".join(waiting) if waiting else "—"}
+
+
 @page_view(Right.EDIT_BUSINESS_DATA)
 @require_POST
 def decide(request: HttpRequest, request_id: int) -> HttpResponse:
@@ -121,13 +131,13 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
     form = DecideForm(request.POST)
     if form.is_valid():
         try:
-            services.approval_decide(actor=viewer, request_id=approval.pk,
-                                     approve=form.cleaned_data["decision"] == "approve",
-                                     reason=form.cleaned_data["reason"])
+            decided = services.approval_decide(actor=viewer, request_id=approval.pk,
+                                               approve=form.cleaned_data["decision"] == "approve",
+                                               reason=form.cleaned_data["reason"])
         except (ValidationFailed, Conflict) as exc:
             form_apply_error(form, exc)
         else:
-            messages.success(request, _("Decision recorded."))
+            messages.success(request, _decided_message(decided))
             nxt = request.POST.get("next", "")
             if nxt.startswith("/") and not nxt.startswith("//"):
                 return redirect(nxt)

@@ -169,3 +169,29 @@ def test_pages_in_chinese(world, pending, client_for):
     assert "等待我审批" in body
     detail = sam.get(f"/approvals/{pending.pk}/").content.decode()
     assert "审批链" in detail and "Chain" not in detail
+
+
+def test_the_decision_says_what_happened_next(world, thing, client_for):
+    # given: a big thing — the supervisor, then finance (policy "Big things")
+    from kamguard.approvals.services import policy_create
+
+    policy_create(actor=world.adam, name="Big things", kind=KIND, priority=10, min_amount="100000",
+                  steps=[{"stage": 1, "approver": "supervisor"}, {"stage": 2, "approver": "finance"}])
+    request = services.approval_submit(actor=world.alice, kind=KIND, subject_id=8,
+                                       facts=ApprovalFacts(amount=Decimal("200000")), summary="大额 8")
+    # the requester is told the chain decides, and gets no decision form
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    mine = client_for(world.person("alice")).get(f"/approvals/{request.pk}/", **english).content.decode()
+    assert 'name="decision"' not in mine and "never you" in mine
+    # when: the supervisor approves
+    sam = client_for(world.person("sam"))
+    response = sam.post(f"/approvals/{request.pk}/decide/", {"decision": "approve", "reason": "可以"}, follow=True,
+                        **english)
+    # then: the page names who decides next (the finance role, in words), and the request is still pending
+    page = response.content.decode()
+    assert "now waits for" in page and "Finance" in page and "finance</" not in page
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+    done = client_for(world.person("fiona")).post(f"/approvals/{request.pk}/decide/",
+                                                  {"decision": "approve", "reason": ""}, follow=True, **english)
+    assert "the request is approved" in done.content.decode()
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "approved"
