@@ -1,0 +1,157 @@
+"""Forms of the risk pages."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kamguard.risk.domain.config import PARAM_TYPES, RiskConfig, config_to_mapping
+from kamguard.risk.domain.evidence import Signal, SubjectType
+from kamguard.risk.explain import SIGNAL_LABELS
+from kamguard.risk.models import AlertStatus, CaseOutcome, CaseStatus, PenaltyKind
+from kamguard.risk.models import SubjectType as SubjectChoice
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SUBJECT_LABELS = {SubjectType.CUSTOMER: _("customers"), SubjectType.MANAGER: _("managers"),
+                  SubjectType.ORDER: _("orders")}
+
+
+class AlertFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All")), *AlertStatus.choices])
+    subject_type = forms.ChoiceField(label=_("Subject"), required=False,
+                                     choices=[("", _("All")), *SubjectChoice.choices])
+    signal = forms.ChoiceField(label=_("Signal"), required=False,
+                               choices=[("", _("All")), *[(k, v) for k, v in SIGNAL_LABELS.items()]])
+    min_score = forms.FloatField(label=_("Score at least"), required=False, min_value=0, max_value=1)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FeedbackForm(forms.Form):
+    feedback = forms.CharField(label=_("What the engine got wrong"), max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CaseOpenForm(forms.Form):
+    person = forms.TypedChoiceField(label=_("Person concerned"), coerce=int)
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    note = forms.CharField(label=_("Why the case is opened"), required=False, max_length=20000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, people: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", "—"), *people]  # type: ignore[attr-defined]
+
+
+class CaseFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *CaseStatus.choices])
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", _("All")), *CaseOutcome.choices])
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Note"), max_length=20000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class InterviewForm(forms.Form):
+    interviewee = forms.CharField(label=_("Interviewed"), max_length=200)
+    held_on = forms.DateField(label=_("Held on"), required=False, widget=DATE)
+    text = forms.CharField(label=_("What was said"), max_length=20000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("Evidence file"),
+                           help_text=_("PDF, PNG, JPEG, Word (.docx) or Excel (.xlsx); at most 20 MB."))
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", "—"), *CaseOutcome.choices])
+    findings = forms.CharField(label=_("Findings"), required=False, max_length=20000,
+                               widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class PenaltyForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Penalty"), choices=PenaltyKind.choices)
+    amount = forms.DecimalField(label=_("Amount (economic penalty)"), required=False, max_digits=12,
+                                decimal_places=2, min_value=0)
+    effective_on = forms.DateField(label=_("Effective on"), widget=DATE, initial=timezone.localdate)
+    note = forms.CharField(label=_("Decision"), max_length=20000, widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("Who decided it and on what basis."))
+
+
+class ScanForm(forms.Form):
+    as_of = forms.DateField(label=_("Data as of"), required=False, widget=DATE,
+                            help_text=_("Empty: today. A past date stores the scores but raises no alerts."))
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+class SettingsForm(forms.Form):
+    """Every weight, threshold and parameter as its own field, named by its path ("weights.hoarding",
+    "params.orders_collapse.drop_start"), so the service's errors land on the right field."""
+
+    def __init__(self, *args: Any, config: RiskConfig, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        values = config_to_mapping(config)
+        self.groups: list[tuple[str, list[str]]] = []
+        names = []
+        for signal in Signal:
+            name = f"weights.{signal.value}"
+            self.fields[name] = forms.CharField(label=SIGNAL_LABELS[signal.value], initial=values["weights"][signal.value],
+                                                widget=forms.NumberInput(attrs={"step": "0.05", "min": "0", "max": "1"}))
+            names.append(name)
+        self.groups.append((str(_("Weights (0–1; 0 switches a signal off)")), names))
+        names = []
+        for subject in SubjectType:
+            name = f"thresholds.{subject.value}"
+            self.fields[name] = forms.CharField(
+                label=_("Alert threshold for %(subjects)s") % {"subjects": SUBJECT_LABELS[subject]},
+                initial=values["thresholds"][subject.value],
+                widget=forms.NumberInput(attrs={"step": "0.05", "min": "0", "max": "1"}))
+            names.append(name)
+        self.fields["rollup.weight"] = forms.CharField(
+            label=_("Weight of a manager's riskiest customers and orders"), initial=values["rollup"]["weight"],
+            widget=forms.NumberInput(attrs={"step": "0.05", "min": "0", "max": "1"}))
+        self.fields["rollup.top"] = forms.CharField(label=_("How many of them count"), initial=values["rollup"]["top"],
+                                                    widget=forms.NumberInput(attrs={"step": "1", "min": "1"}))
+        names += ["rollup.weight", "rollup.top"]
+        self.groups.append((str(_("Thresholds and roll-up")), names))
+        for signal in Signal:
+            names = []
+            for field in dataclasses.fields(PARAM_TYPES[signal]):
+                name = f"params.{signal.value}.{field.name}"
+                self.fields[name] = forms.CharField(label=_label(field.name),
+                                                    initial=values["params"][signal.value][field.name],
+                                                    widget=forms.NumberInput(attrs={"step": "any"}))
+                names.append(name)
+            self.groups.append((str(SIGNAL_LABELS[signal.value]), names))
+        for field in self.fields.values():
+            field.required = False  # empty keeps the current value
+        self.fields["reason"] = forms.CharField(label=_("Why the change"), required=False, max_length=2000)
+
+    def changes(self) -> dict[str, Any]:
+        """The submitted values as the nested mapping the service reads (strings; the service checks them)."""
+        result: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            if name == "reason" or value in (None, ""):
+                continue
+            parts = name.split(".")
+            node = result
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        return result
+
+    def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in self.groups]
