@@ -17,7 +17,7 @@ from kamguard.approvals.forms import STEP_ROWS, DecideForm, DelegationForm, Poli
 from kamguard.approvals.models import ApprovalPolicy, ApprovalRequest, ApprovalStatus, StepStatus
 from kamguard.approvals.registry import handler_for, registered_kinds
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
-from kamguard.core.pages import form_apply_error, page_view, paginate
+from kamguard.core.pages import form_apply_error, page_view, paginate, refusal_record
 from kamguard.org.domain.roles import Right
 from kamguard.org.models import User
 
@@ -136,6 +136,12 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
                                                reason=form.cleaned_data["reason"])
         except (ValidationFailed, Conflict) as exc:
             form_apply_error(form, exc)
+        except PermissionRefused as exc:  # said in place (why not, e.g. "you are a party"), and audited
+            refusal_record(request, exc)
+            form.add_error(None, str(exc.message))
+            approval.refresh_from_db()
+            return render(request, "approvals/request_detail.html",
+                          _detail_context(request, approval, decide_form=form), status=403)
         else:
             messages.success(request, _decided_message(decided))
             nxt = request.POST.get("next", "")

@@ -183,6 +183,14 @@ def test_the_decision_says_what_happened_next(world, thing, client_for):
     english = {"HTTP_ACCEPT_LANGUAGE": "en"}
     mine = client_for(world.person("alice")).get(f"/approvals/{request.pk}/", **english).content.decode()
     assert 'name="decision"' not in mine and "never you" in mine
+    # and a decision she forges anyway is refused with the reason, in place, audited, nothing changed
+    refusals = AuditEvent.objects.filter(action="permission.refused").count()
+    forged = client_for(world.person("alice")).post(f"/approvals/{request.pk}/decide/",
+                                                    {"decision": "approve", "reason": "自批"}, **english)
+    assert forged.status_code == 403 and "someone else must decide it" in forged.content.decode()
+    assert AuditEvent.objects.filter(action="permission.refused").count() == refusals + 1
+    assert _state(request)[0] == "pending" and not ApprovalStep.objects.filter(request=request,
+                                                                               decided_by=world.alice).exists()
     # when: the supervisor approves
     sam = client_for(world.person("sam"))
     response = sam.post(f"/approvals/{request.pk}/decide/", {"decision": "approve", "reason": "可以"}, follow=True,
