@@ -136,8 +136,8 @@ class SettingsForm(forms.Form):
                                                     widget=forms.NumberInput(attrs={"step": "any"}))
                 names.append(name)
             self.groups.append((str(SIGNAL_LABELS[signal.value]), names))
-        for field in self.fields.values():
-            field.required = False  # empty keeps the current value
+        for form_field in self.fields.values():
+            form_field.required = False  # empty keeps the current value
         self.fields["reason"] = forms.CharField(label=_("Why the change"), required=False, max_length=2000)
 
     def changes(self) -> dict[str, Any]:

@@ -96,8 +96,10 @@ def test_a_past_date_stores_scores_but_raises_no_alerts(book: Book) -> None:
 
 
 def test_scan_with_no_data_says_so_and_writes_nothing(world: Any) -> None:
+    from django.utils.translation import override
+
     before = risk_state()
-    with pytest.raises(ValidationFailed) as caught:
+    with override("en"), pytest.raises(ValidationFailed) as caught:
         scan_run(actor=None)
     assert caught.value.code == "no_data" and "no data" in str(caught.value.message).lower()
     assert risk_state() == before
