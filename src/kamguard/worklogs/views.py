@@ -170,19 +170,22 @@ def _current_versions(logs: list) -> list:
 @page_view()
 def quality(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    people = list(selectors.people_reviewable(viewer=viewer)[:300])
+    everyone = list(selectors.people_reviewable(viewer=viewer)[:300])
+    writers = set(User.objects.filter(log_writers(), pk__in=[p.pk for p in everyone]).values_list("pk", flat=True))
+    # the people who write logs (a supervisor's own trend is empty: they review, they do not write)
+    people = [p for p in everyone if p.pk in writers] or everyone
     wanted = request.GET.get("person", "")
-    person = next((p for p in people if str(p.pk) == wanted), None) or viewer
+    default = viewer if viewer.pk in writers or not people else people[0]
+    person = next((p for p in people if str(p.pk) == wanted), None) or default
     if person.pk != viewer.pk and not person_in_scope(viewer, person):
         raise NotFound()
     weeks = 12
     points = selectors.quality_trend(person=person, weeks=weeks)
     today = timezone.localdate()
     start = today - dt.timedelta(weeks=weeks)
-    writers = set(User.objects.filter(log_writers(), pk__in=[p.pk for p in people]).values_list("pk", flat=True))
     ids = sorted(writers) or [viewer.pk]
     table = selectors.log_quality(user_ids=ids, start=start, end=today)
-    names = {p.pk: p.full_name for p in people}
+    names = {p.pk: p.full_name for p in everyone}
     names.setdefault(viewer.pk, viewer.full_name)
     rows = sorted(({"person_id": k, "name": names.get(k, ""), **v} for k, v in table.items()),
                   key=lambda r: (-(r["average_rating"] or 0), r["name"]))

@@ -111,8 +111,20 @@ def test_quality_page_chart(world, submitted, client_for):
     log_review(actor=world.sam, log_id=submitted.pk, evaluation="好", rating=4)
     body = client_for(world.person("sam")).get(f"/worklogs/quality/?person={world.alice.pk}").content.decode()
     assert "<svg" in body and "<circle" in body and "style=" not in body.split("<svg", 1)[1].split("</svg>")[0]
-    # an outsider's person id falls back to the viewer (never shows carol to sam)
-    assert client_for(world.person("sam")).get(f"/worklogs/quality/?person={world.carol.pk}").status_code == 200
+    # an outsider's person id falls back to the default (never shows carol to sam)
+    outsider = client_for(world.person("sam")).get(f"/worklogs/quality/?person={world.carol.pk}",
+                                                   HTTP_ACCEPT_LANGUAGE="en")
+    assert outsider.status_code == 200 and world.carol.full_name not in outsider.content.decode()
+
+
+def test_quality_page_shows_the_people_who_write_logs(world, submitted, client_for):
+    # a supervisor reviews logs and writes none: his page opens on one of his people, and he is not offered
+    body = client_for(world.person("sam")).get("/worklogs/quality/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{world.sam.full_name}: average rating per week" not in body
+    assert f'<option value="{world.sam.pk}"' not in body and f'<option value="{world.alice.pk}"' in body
+    # a manager's page opens on her own trend
+    mine = client_for(world.person("alice")).get("/worklogs/quality/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{world.alice.full_name}: average rating per week" in mine
 
 
 def test_deadline_page(world, client_for):
