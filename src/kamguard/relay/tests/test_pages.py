@@ -146,3 +146,20 @@ def test_customer_section(world, desk, client_for):
     assert client_for(world.carol).get(url).status_code == 404
     listed = client_for(world.sam).get(reverse("relay:home") + f"?customer={desk.alpha.pk}").content.decode()
     assert form.number in listed
+
+
+def test_the_category_is_shown_in_the_readers_language(world, desk, client_for):
+    # given a category with an English name, and a form of it about alice's customer
+    RelayCategory.objects.filter(pk=desk.demand.pk).update(name="客户需求", name_en="Customer demand")
+    form = send(world, desk, customer_id=desk.alpha.pk)
+    sue = client_for(world.sue)
+    for language, shown, hidden in (("en", "Customer demand", "客户需求"), ("zh-hans", "客户需求", "Customer demand")):
+        # the form's page, the box and the customer page's section name it in the reader's language
+        for url in (reverse("relay:detail", args=[form.pk]), reverse("relay:home"),
+                    reverse("relay:customer_section", args=[desk.alpha.pk])):
+            body = sue.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert shown in body and hidden not in body, (language, url)
+    # without an English name, English pages fall back to the Chinese one
+    RelayCategory.objects.filter(pk=desk.demand.pk).update(name_en="")
+    body = sue.get(reverse("relay:detail", args=[form.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "客户需求" in body
