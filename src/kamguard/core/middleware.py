@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -132,4 +133,77 @@ class NulCharacterMiddleware:
                 cleaned.setlist(name.replace("\x00", ""), values)
             cleaned._mutable = False
             request.GET = cleaned  # type: ignore[assignment]  # a QueryDict made read-only, as Django's own
+        return self.get_response(request)
+
+
+# The largest integer either database stores (a signed 64-bit BIGINT); anything beyond is no id, count or amount.
+INT_LIMIT = 2**63 - 1
+_LONG_INT = re.compile(rb"\d{19,}")
+_INT_TEXT = re.compile(r"[+-]?\d+")
+
+
+def _too_large(text: str) -> bool:
+    return bool(_INT_TEXT.fullmatch(text.strip())) and abs(int(text)) > INT_LIMIT
+
+
+def _large_int_paths(body: bytes) -> list[str]:
+    """Where in a JSON body an integer beyond the databases' range is, as field paths (`steps.2.user_id`)."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int) and abs(value) > INT_LIMIT:
+            found.append(path or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}".lstrip("."))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}.{index}".lstrip("."))
+
+    walk(data, "")
+    return list(dict.fromkeys(found))
+
+
+class NumberRangeMiddleware:
+    """Integers beyond what the databases store never reach a query: SQLite raises OverflowError and PostgreSQL
+    "out of range" for them (a 500 otherwise). In the API such a query parameter, JSON value or path segment is a
+    422 problem naming it; on pages a path with one is not found and a query parameter with one is dropped."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bad = [name for name, values in request.GET.lists() if any(_too_large(v) for v in values)]
+        in_path = any(_too_large(part) for part in request.path.split("/") if part)
+        if request.path.startswith(API_PREFIX):
+            if in_path:
+                bad.append("path")
+            if not bad and request.content_type == "application/json" and _LONG_INT.search(request.body):
+                bad = _large_int_paths(request.body)
+            if bad:
+                from django.utils.translation import gettext
+
+                from kamguard.core.api import problem_response
+
+                message = gettext("This number is too large.")
+                return problem_response(request, status=422, title=message, code="number_out_of_range",
+                                        errors=[{"field": name, "message": message} for name in bad])
+        elif in_path:
+            from django.http import Http404
+
+            raise Http404
+        elif bad:
+            cleaned = request.GET.copy()
+            for name in bad:
+                del cleaned[name]
+            cleaned._mutable = False
+            request.GET = cleaned  # type: ignore[assignment]
         return self.get_response(request)

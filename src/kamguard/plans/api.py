@@ -121,7 +121,8 @@ class PlanIn(Schema):
 def plan_create(request: HttpRequest, payload: PlanIn) -> Any:
     viewer = api_viewer(request)
     month = _month(payload.month)
-    assert month is not None
+    if month is None:
+        raise ValidationFailed(field_errors={"month": [_("Enter a month as YYYY-MM.")]})
     plan = services.plan_create(actor=viewer, month=month, goals=payload.goals, analysis=payload.analysis,
                                 measures=payload.measures)
     return Status(201, _detail(viewer, plan.pk))

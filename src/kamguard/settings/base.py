@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "kamguard.core.middleware.NulCharacterMiddleware",
+    "kamguard.core.middleware.NumberRangeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "kamguard.core.middleware.ApiProblemMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

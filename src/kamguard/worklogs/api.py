@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import field_validator
 
 from kamguard.core.api import Page, ProblemDetail, api_ref, api_viewer, keyset_page
 from kamguard.core.errors import NotFound, ValidationFailed
@@ -275,6 +276,14 @@ class DeadlineIn(Schema):
     due_time: dt.time
     day_offset: int = Field(0, description="0: the same day; 1: the next day")
     workdays: str = Field("12345", max_length=7)
+
+    @field_validator("due_time")
+    @classmethod
+    def _local_time(cls, value: dt.time) -> dt.time:
+        # A deadline is a time of day in the company's time zone: an offset ("Z", "+08:00") has no meaning here.
+        if value.tzinfo is not None:
+            raise ValueError(_("Give the time without a time zone, e.g. 18:00 (the company's local time)."))
+        return value
 
 
 @router.put("/deadlines", response={200: DeadlineOut, **ERRORS},
