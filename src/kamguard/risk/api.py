@@ -38,7 +38,7 @@ class ListParams(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class EvidenceOut(Schema):
+class RiskEvidenceOut(Schema):
     signal: str
     label: str
     score: float
@@ -58,7 +58,7 @@ def _evidence(signals: list[dict[str, Any]], contributions: dict[str, float]) ->
 # ---------------------------------------------------------------- scans and scores
 
 
-class RunOut(Schema):
+class RiskRunOut(Schema):
     id: int
     as_of: dt.date
     kind: str
@@ -80,20 +80,20 @@ def _run_out(run: ScanRun) -> dict[str, Any]:
             "message": run.message}
 
 
-class ScanIn(Schema):
+class RiskScanIn(Schema):
     as_of: dt.date | None = None
 
 
-@router.post("/scans", response={201: RunOut, **ERRORS}, summary="Scan now (auditors and administrators)",
+@router.post("/scans", response={201: RiskRunOut, **ERRORS}, summary="Scan now (auditors and administrators)",
              description="Evaluates the data as it stood on `as_of` (today by default; nothing after it is used), "
                          "stores the ranked scores and, for today, raises alerts. 422 `no_data`, "
                          "`as_of_before_data` or `as_of_in_future` when it cannot give a result.")
-def scan_create(request: HttpRequest, payload: ScanIn) -> Any:
+def scan_create(request: HttpRequest, payload: RiskScanIn) -> Any:
     outcome = scan_run(actor=api_viewer(request), as_of=payload.as_of, kind=ScanKind.MANUAL)
     return Status(201, _run_out(outcome.run))
 
 
-@router.get("/scans", response={200: Page[RunOut], **ERRORS}, summary="Scans, latest first")
+@router.get("/scans", response={200: Page[RiskRunOut], **ERRORS}, summary="Scans, latest first")
 def scan_list(request: HttpRequest, params: Query[ListParams]) -> Any:
     viewer = api_viewer(request)
     access.require_view(viewer)
@@ -101,7 +101,7 @@ def scan_list(request: HttpRequest, params: Query[ListParams]) -> Any:
                        serialize=_run_out)
 
 
-class ScoreOut(Schema):
+class RiskScoreOut(Schema):
     rank: int
     subject_type: str
     subject_id: int
@@ -112,7 +112,7 @@ class ScoreOut(Schema):
     region_id: int | None
     score: float
     rollup: float
-    signals: list[EvidenceOut]
+    signals: list[RiskEvidenceOut]
     related: list[dict[str, Any]]
 
 
@@ -123,15 +123,15 @@ def _score_out(s: RiskScore) -> dict[str, Any]:
             "related": s.related}
 
 
-class ScoreFilter(ListParams):
+class RiskScoreFilter(ListParams):
     run_id: int | None = None
     subject_type: str = Field("", pattern="^(|customer|manager|order)$")
 
 
-@router.get("/scores", response={200: Page[ScoreOut], **ERRORS}, summary="The ranked scores of a scan",
+@router.get("/scores", response={200: Page[RiskScoreOut], **ERRORS}, summary="The ranked scores of a scan",
             description="The latest full scan unless `run_id` names another; highest score first, each with every "
                         "signal that fired and its evidence.")
-def score_list(request: HttpRequest, filters: Query[ScoreFilter]) -> Any:
+def score_list(request: HttpRequest, filters: Query[RiskScoreFilter]) -> Any:
     viewer = api_viewer(request)
     access.require_view(viewer)
     run = selectors.latest_run(raising=False) if filters.run_id is None else \
@@ -145,7 +145,7 @@ def score_list(request: HttpRequest, filters: Query[ScoreFilter]) -> Any:
 # ---------------------------------------------------------------- alerts
 
 
-class AlertOut(Schema):
+class RiskAlertOut(Schema):
     id: int
     subject_type: str
     subject_id: int
@@ -161,7 +161,7 @@ class AlertOut(Schema):
     first_seen_on: dt.date
     last_seen_on: dt.date
     case_id: int | None
-    signals: list[EvidenceOut]
+    signals: list[RiskEvidenceOut]
 
 
 def _alert_out(a: Alert) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def _alert_out(a: Alert) -> dict[str, Any]:
             "signals": _evidence(a.signals, a.contributions)}
 
 
-class AlertFilter(ListParams):
+class RiskAlertFilter(ListParams):
     status: str = Field("", pattern="^(|open|suppressed|confirmed|false)$")
     subject_type: str = Field("", pattern="^(|customer|manager|order)$")
     signal: str = Field("", max_length=40)
@@ -182,8 +182,8 @@ class AlertFilter(ListParams):
     search: str = Field("", max_length=100)
 
 
-@router.get("/alerts", response={200: Page[AlertOut], **ERRORS}, summary="The alert inbox, highest score first")
-def alert_list(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
+@router.get("/alerts", response={200: Page[RiskAlertOut], **ERRORS}, summary="The alert inbox, highest score first")
+def alert_list(request: HttpRequest, filters: Query[RiskAlertFilter]) -> Any:
     viewer = api_viewer(request)
     access.require_view(viewer)
     qs = selectors.alert_list(viewer=viewer, status=filters.status, subject_type=filters.subject_type,
@@ -192,7 +192,7 @@ def alert_list(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-score", "-pk"), serialize=_alert_out)
 
 
-@router.get("/alerts/{int:alert_id}", response={200: AlertOut, **ERRORS}, summary="One alert with its evidence (audited)")
+@router.get("/alerts/{int:alert_id}", response={200: RiskAlertOut, **ERRORS}, summary="One alert with its evidence (audited)")
 def alert_get(request: HttpRequest, alert_id: int) -> Any:
     viewer = api_viewer(request)
     access.require_view(viewer)
@@ -201,11 +201,11 @@ def alert_get(request: HttpRequest, alert_id: int) -> Any:
     return _alert_out(alert)
 
 
-class ReasonIn(Schema):
+class RiskReasonIn(Schema):
     reason: str = Field("", max_length=2000)
 
 
-class FeedbackIn(Schema):
+class RiskFeedbackIn(Schema):
     feedback: str = Field(..., max_length=2000)
 
 
@@ -213,28 +213,28 @@ def _alert_after(request: HttpRequest, alert_id: int) -> dict[str, Any]:
     return _alert_out(selectors.alert_get(viewer=api_viewer(request), alert_id=alert_id))
 
 
-@router.post("/alerts/{int:alert_id}/suppress", response={200: AlertOut, **ERRORS},
+@router.post("/alerts/{int:alert_id}/suppress", response={200: RiskAlertOut, **ERRORS},
              summary="Suppress an open alert (a reason is required)")
-def alert_suppress(request: HttpRequest, alert_id: int, payload: ReasonIn) -> Any:
+def alert_suppress(request: HttpRequest, alert_id: int, payload: RiskReasonIn) -> Any:
     alert_services.alert_suppress(actor=api_viewer(request), alert_id=alert_id, reason=payload.reason)
     return _alert_after(request, alert_id)
 
 
-@router.post("/alerts/{int:alert_id}/confirm", response={200: AlertOut, **ERRORS}, summary="Confirm an alert")
-def alert_confirm(request: HttpRequest, alert_id: int, payload: ReasonIn) -> Any:
+@router.post("/alerts/{int:alert_id}/confirm", response={200: RiskAlertOut, **ERRORS}, summary="Confirm an alert")
+def alert_confirm(request: HttpRequest, alert_id: int, payload: RiskReasonIn) -> Any:
     alert_services.alert_confirm(actor=api_viewer(request), alert_id=alert_id, reason=payload.reason)
     return _alert_after(request, alert_id)
 
 
-@router.post("/alerts/{int:alert_id}/false", response={200: AlertOut, **ERRORS},
+@router.post("/alerts/{int:alert_id}/false", response={200: RiskAlertOut, **ERRORS},
              summary="Mark a false alarm, with feedback kept for tuning")
-def alert_false(request: HttpRequest, alert_id: int, payload: FeedbackIn) -> Any:
+def alert_false(request: HttpRequest, alert_id: int, payload: RiskFeedbackIn) -> Any:
     alert_services.alert_mark_false(actor=api_viewer(request), alert_id=alert_id, feedback=payload.feedback)
     return _alert_after(request, alert_id)
 
 
-@router.post("/alerts/{int:alert_id}/reopen", response={200: AlertOut, **ERRORS}, summary="Reopen a decided alert")
-def alert_reopen(request: HttpRequest, alert_id: int, payload: ReasonIn) -> Any:
+@router.post("/alerts/{int:alert_id}/reopen", response={200: RiskAlertOut, **ERRORS}, summary="Reopen a decided alert")
+def alert_reopen(request: HttpRequest, alert_id: int, payload: RiskReasonIn) -> Any:
     alert_services.alert_reopen(actor=api_viewer(request), alert_id=alert_id, reason=payload.reason)
     return _alert_after(request, alert_id)
 
@@ -242,7 +242,7 @@ def alert_reopen(request: HttpRequest, alert_id: int, payload: ReasonIn) -> Any:
 # ---------------------------------------------------------------- cases
 
 
-class EntryOut(Schema):
+class RiskEntryOut(Schema):
     id: int
     kind: str
     at: dt.datetime
@@ -252,7 +252,7 @@ class EntryOut(Schema):
     data: dict[str, Any]
 
 
-class PenaltyOut(Schema):
+class RiskPenaltyOut(Schema):
     id: int
     case_id: int
     person_id: int
@@ -265,7 +265,7 @@ class PenaltyOut(Schema):
     recorded_at: dt.datetime
 
 
-class AttachmentOut(Schema):
+class RiskAttachmentOut(Schema):
     id: int
     filename: str
     description: str
@@ -275,7 +275,7 @@ class AttachmentOut(Schema):
     uploaded_at: dt.datetime
 
 
-class CaseOut(Schema):
+class RiskCaseOut(Schema):
     id: int
     number: str
     title: str
@@ -291,10 +291,10 @@ class CaseOut(Schema):
     alert_ids: list[int]
 
 
-class CaseDetailOut(CaseOut):
-    entries: list[EntryOut]
-    attachments: list[AttachmentOut]
-    penalties: list[PenaltyOut]
+class RiskCaseDetailOut(RiskCaseOut):
+    entries: list[RiskEntryOut]
+    attachments: list[RiskAttachmentOut]
+    penalties: list[RiskPenaltyOut]
 
 
 def _entry_out(e: CaseEntry) -> dict[str, Any]:
@@ -327,55 +327,55 @@ def _case_detail(request: HttpRequest, case_id: int, *, record: bool = False) ->
             "penalties": [_penalty_out(p) for p in case.penalties.all()]}
 
 
-class CaseFilter(ListParams):
+class RiskCaseFilter(ListParams):
     status: str = Field("", pattern="^(|open|closed)$")
     outcome: str = Field("", pattern="^(|cleared|policy_violation|confirmed_diversion)$")
     person_id: int | None = None
     search: str = Field("", max_length=100)
 
 
-@router.get("/cases", response={200: Page[CaseOut], **ERRORS}, summary="Investigations you may see")
-def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> Any:
+@router.get("/cases", response={200: Page[RiskCaseOut], **ERRORS}, summary="Investigations you may see")
+def case_list(request: HttpRequest, filters: Query[RiskCaseFilter]) -> Any:
     qs = selectors.case_list(viewer=api_viewer(request), status=filters.status, outcome=filters.outcome,
                              person_id=filters.person_id, search=filters.search)
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-pk",), serialize=_case_out)
 
 
-class CaseIn(Schema):
+class RiskCaseIn(Schema):
     alert_ids: list[int] = []
     person_id: int | None = None
     title: str = Field("", max_length=200)
     note: str = Field("", max_length=20000)
 
 
-@router.post("/cases", response={201: CaseDetailOut, **ERRORS}, summary="Open an investigation (auditors)")
-def case_create(request: HttpRequest, payload: CaseIn) -> Any:
+@router.post("/cases", response={201: RiskCaseDetailOut, **ERRORS}, summary="Open an investigation (auditors)")
+def case_create(request: HttpRequest, payload: RiskCaseIn) -> Any:
     case = case_services.case_open(actor=api_viewer(request), alert_ids=payload.alert_ids,
                                    person_id=payload.person_id, title=payload.title, note=payload.note)
     return Status(201, _case_detail(request, case.pk))
 
 
-@router.get("/cases/{int:case_id}", response={200: CaseDetailOut, **ERRORS}, summary="One investigation (audited)")
+@router.get("/cases/{int:case_id}", response={200: RiskCaseDetailOut, **ERRORS}, summary="One investigation (audited)")
 def case_get(request: HttpRequest, case_id: int) -> Any:
     return _case_detail(request, case_id, record=True)
 
 
-class NoteIn(Schema):
+class RiskNoteIn(Schema):
     text: str = Field(..., max_length=20000)
 
 
-class InterviewIn(Schema):
+class RiskInterviewIn(Schema):
     interviewee: str = Field(..., max_length=200)
     text: str = Field(..., max_length=20000)
     held_on: dt.date | None = None
 
 
-class CloseIn(Schema):
+class RiskCloseIn(Schema):
     outcome: str = Field("", max_length=20)
     findings: str = Field("", max_length=20000)
 
 
-class PenaltyIn(Schema):
+class RiskPenaltyIn(Schema):
     kind: str = Field(..., max_length=12)
     amount: Decimal | None = None
     effective_on: dt.date
@@ -383,21 +383,21 @@ class PenaltyIn(Schema):
     currency: str = Field("CNY", min_length=3, max_length=3)
 
 
-@router.post("/cases/{int:case_id}/notes", response={201: CaseDetailOut, **ERRORS}, summary="Add a note")
-def case_note(request: HttpRequest, case_id: int, payload: NoteIn) -> Any:
+@router.post("/cases/{int:case_id}/notes", response={201: RiskCaseDetailOut, **ERRORS}, summary="Add a note")
+def case_note(request: HttpRequest, case_id: int, payload: RiskNoteIn) -> Any:
     case_services.case_note_add(actor=api_viewer(request), case_id=case_id, text=payload.text)
     return Status(201, _case_detail(request, case_id))
 
 
-@router.post("/cases/{int:case_id}/interviews", response={201: CaseDetailOut, **ERRORS},
+@router.post("/cases/{int:case_id}/interviews", response={201: RiskCaseDetailOut, **ERRORS},
              summary="Add interview notes")
-def case_interview(request: HttpRequest, case_id: int, payload: InterviewIn) -> Any:
+def case_interview(request: HttpRequest, case_id: int, payload: RiskInterviewIn) -> Any:
     case_services.case_interview_add(actor=api_viewer(request), case_id=case_id, interviewee=payload.interviewee,
                                      text=payload.text, held_on=payload.held_on)
     return Status(201, _case_detail(request, case_id))
 
 
-@router.post("/cases/{int:case_id}/attachments", response={201: AttachmentOut, **ERRORS},
+@router.post("/cases/{int:case_id}/attachments", response={201: RiskAttachmentOut, **ERRORS},
              summary="Attach an evidence file (PDF, PNG, JPEG, DOCX, XLSX by content; at most 20 MB)")
 def case_attachment(request: HttpRequest, case_id: int, file: File[UploadedFile], description: str = "") -> Any:
     viewer = api_viewer(request)
@@ -421,44 +421,44 @@ def attachment_get(request: HttpRequest, attachment_id: int) -> HttpResponse:
     return response
 
 
-@router.post("/cases/{int:case_id}/close", response={200: CaseDetailOut, **ERRORS},
+@router.post("/cases/{int:case_id}/close", response={200: RiskCaseDetailOut, **ERRORS},
              summary="Close with an outcome (cleared, policy_violation, confirmed_diversion) and the findings")
-def case_close(request: HttpRequest, case_id: int, payload: CloseIn) -> Any:
+def case_close(request: HttpRequest, case_id: int, payload: RiskCloseIn) -> Any:
     case_services.case_close(actor=api_viewer(request), case_id=case_id, outcome=payload.outcome,
                              findings=payload.findings)
     return _case_detail(request, case_id)
 
 
-@router.post("/cases/{int:case_id}/reopen", response={200: CaseDetailOut, **ERRORS}, summary="Reopen a closed case")
-def case_reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
+@router.post("/cases/{int:case_id}/reopen", response={200: RiskCaseDetailOut, **ERRORS}, summary="Reopen a closed case")
+def case_reopen(request: HttpRequest, case_id: int, payload: RiskReasonIn) -> Any:
     case_services.case_reopen(actor=api_viewer(request), case_id=case_id, reason=payload.reason)
     return _case_detail(request, case_id)
 
 
-@router.post("/cases/{int:case_id}/share", response={200: CaseDetailOut, **ERRORS},
+@router.post("/cases/{int:case_id}/share", response={200: RiskCaseDetailOut, **ERRORS},
              summary="Let the person's supervisor read the case")
-def case_share(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
+def case_share(request: HttpRequest, case_id: int, payload: RiskReasonIn) -> Any:
     case_services.case_share(actor=api_viewer(request), case_id=case_id, note=payload.reason)
     return _case_detail(request, case_id)
 
 
-@router.post("/cases/{int:case_id}/unshare", response={200: CaseDetailOut, **ERRORS},
+@router.post("/cases/{int:case_id}/unshare", response={200: RiskCaseDetailOut, **ERRORS},
              summary="Withdraw the supervisor's access")
-def case_unshare(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
+def case_unshare(request: HttpRequest, case_id: int, payload: RiskReasonIn) -> Any:
     case_services.case_unshare(actor=api_viewer(request), case_id=case_id, reason=payload.reason)
     return _case_detail(request, case_id)
 
 
-@router.post("/cases/{int:case_id}/penalties", response={201: PenaltyOut, **ERRORS},
+@router.post("/cases/{int:case_id}/penalties", response={201: RiskPenaltyOut, **ERRORS},
              summary="Enter a penalty in the rewards-and-penalties register (closed cases with a violation)")
-def case_penalty(request: HttpRequest, case_id: int, payload: PenaltyIn) -> Any:
+def case_penalty(request: HttpRequest, case_id: int, payload: RiskPenaltyIn) -> Any:
     penalty = case_services.penalty_record(actor=api_viewer(request), case_id=case_id, kind=payload.kind,
                                            amount=payload.amount, effective_on=payload.effective_on,
                                            note=payload.note, currency=payload.currency)
     return Status(201, _penalty_out(penalty))
 
 
-@router.get("/penalties", response={200: Page[PenaltyOut], **ERRORS},
+@router.get("/penalties", response={200: Page[RiskPenaltyOut], **ERRORS},
             summary="The rewards-and-penalties register entries of the cases you may see")
 def penalty_list(request: HttpRequest, params: Query[ListParams]) -> Any:
     viewer = api_viewer(request)
@@ -470,13 +470,13 @@ def penalty_list(request: HttpRequest, params: Query[ListParams]) -> Any:
 # ---------------------------------------------------------------- settings and dashboard
 
 
-class SettingsOut(Schema):
+class RiskSettingsOut(Schema):
     version: int
     config: dict[str, Any]
     overrides: dict[str, Any]
 
 
-class SettingsIn(Schema):
+class RiskSettingsIn(Schema):
     weights: dict[str, Any] | None = None
     thresholds: dict[str, Any] | None = None
     rollup: dict[str, Any] | None = None
@@ -489,24 +489,24 @@ def _settings_out() -> dict[str, Any]:
     return {"version": row.version, "config": config_to_mapping(config), "overrides": row.config}
 
 
-@router.get("/settings", response={200: SettingsOut, **ERRORS}, summary="Weights, thresholds and parameters")
+@router.get("/settings", response={200: RiskSettingsOut, **ERRORS}, summary="Weights, thresholds and parameters")
 def settings_read(request: HttpRequest) -> Any:
     access.require_view(api_viewer(request))
     return _settings_out()
 
 
-@router.patch("/settings", response={200: SettingsOut, **ERRORS},
+@router.patch("/settings", response={200: RiskSettingsOut, **ERRORS},
               summary="Change weights, thresholds or parameters (only the parts given)",
               description="422 `negative_weight` for a negative weight; every problem is named by its path "
                           "(e.g. `weights.hoarding`). Nothing is saved unless all of it is valid.")
-def settings_change(request: HttpRequest, payload: SettingsIn) -> Any:
+def settings_change(request: HttpRequest, payload: RiskSettingsIn) -> Any:
     data = payload.dict(exclude_none=True)
     reason = data.pop("reason", "")
     settings_update(actor=api_viewer(request), changes=data, reason=reason)
     return _settings_out()
 
 
-class HeatCellOut(Schema):
+class RiskHeatCellOut(Schema):
     team: str
     region: str
     managers: int
@@ -514,17 +514,17 @@ class HeatCellOut(Schema):
     top: float
 
 
-class DashboardOut(Schema):
-    run: RunOut | None
+class RiskDashboardOut(Schema):
+    run: RiskRunOut | None
     open_alerts: int
     suppressed: int
     open_cases: int
     by_signal: dict[str, int]
-    heat_map: list[HeatCellOut]
+    heat_map: list[RiskHeatCellOut]
     trend: list[dict[str, Any]]
 
 
-@router.get("/dashboard", response={200: DashboardOut, **ERRORS},
+@router.get("/dashboard", response={200: RiskDashboardOut, **ERRORS},
             summary="Heat map by team and region, trend over the scans, open alerts by signal")
 def dashboard(request: HttpRequest) -> Any:
     viewer = api_viewer(request)
