@@ -410,6 +410,13 @@ def contract_decided(*, contract_id: int, approved: bool | None, actor: User | N
         audit_record(actor=actor, action=f"contracts.contract.{'approved' if approved else 'rejected' if approved is False else 'withdrawn'}",
                      object_type="contracts.contract", object_id=contract_id,
                      changes={"status": {"before": ContractStatus.PENDING, "after": new}})
+        if approved is not None:  # the decision is part of the customer's story; a withdrawal is not
+            contract = Contract.objects.select_related("customer").get(pk=contract_id)
+            summary = (_("Contract %(number)s approved: %(amount)s %(currency)s") if approved else
+                       _("Contract %(number)s rejected")) % {"number": contract.number, "amount": contract.amount,
+                                                             "currency": contract.currency}
+            timeline_add(customer=contract.customer, kind=f"contracts.{'approved' if approved else 'rejected'}",
+                         actor=actor, summary=summary, data={"contract_id": contract.pk})
 
 
 @transaction.atomic

@@ -32,8 +32,12 @@ def test_submit_lock_approve_sign(world: Any, book: Book) -> None:
     with pytest.raises(DomainError):  # the author never approves
         approval_decide(actor=world.alice, request_id=request.pk, approve=True, reason="ok")
     assert Contract.objects.get(pk=contract.pk).status == ContractStatus.PENDING
+    assert not book.acme.timeline.filter(kind="contracts.approved").exists()
     approval_decide(actor=world.sam, request_id=request.pk, approve=True, reason="同意")
     assert Contract.objects.get(pk=contract.pk).status == ContractStatus.APPROVED
+    # the approval is part of the customer's story, with who gave it
+    entry = book.acme.timeline.get(kind="contracts.approved")
+    assert entry.actor_id == world.sam.pk and contract.number in entry.summary
     signed = services.contract_sign(actor=world.alice, contract_id=contract.pk, signed_on=timezone.localdate())
     assert signed.status == ContractStatus.SIGNED
 
@@ -44,12 +48,14 @@ def test_reject_then_change_and_withdraw(world: Any, book: Book) -> None:
     assert request is not None
     approval_decide(actor=world.sam, request_id=request.pk, approve=False, reason="金额过高")
     assert Contract.objects.get(pk=contract.pk).status == ContractStatus.REJECTED
+    assert book.acme.timeline.filter(kind="contracts.rejected", actor=world.sam).count() == 1
     services.contract_update(actor=world.alice, contract_id=contract.pk, amount="40000")
     services.contract_submit(actor=world.alice, contract_id=contract.pk)
     second = latest_request_for(kind=services.APPROVAL_KIND, subject_id=contract.pk)
     assert second is not None and second.pk != request.pk
     approval_withdraw(actor=world.alice, request_id=second.pk, reason="再改")
     assert Contract.objects.get(pk=contract.pk).status == ContractStatus.DRAFT
+    assert book.acme.timeline.filter(kind__in=["contracts.approved", "contracts.rejected"]).count() == 1
 
 
 def test_detail_page_shows_approval(world: Any, book: Book, client_for: Any) -> None:
