@@ -70,7 +70,7 @@ class QuoteLineForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["product"]).choices = [("", "—")] + [
-            (p.pk, f"{p.code} {p.name} · {p.list_price} {p.currency}/{p.unit}")
+            (p.pk, f"{p.code} {p.label} · {p.list_price} {p.currency}/{p.unit}")
             for p in Product.objects.filter(active=True).order_by("code")]
 
 

@@ -180,6 +180,14 @@ class Product(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    @property
+    def label(self) -> str:
+        """The name in the reader's language: the English name on English pages when there is one."""
+        language = (get_language() or "").lower()
+        if language.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name
+
 
 class QuoteStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
