@@ -410,6 +410,7 @@ def test_lead_to_money(browser, live_server, company, shoot, language):  # noqa:
     sue.fill("input[name=delivered_on]", today.isoformat())
     sue.fill("input[name=note]", "顺丰物流，客户已签收")
     submit(sue, "form:has(input[name=shipped_on]) button[type=submit]")
+    watch.check(sue, "u03b-delivered")
     assert says["delivery"] in flash(sue)
     order.refresh_from_db()
     assert order.status == "delivered"
@@ -452,8 +453,9 @@ def test_lead_to_money(browser, live_server, company, shoot, language):  # noqa:
     for expected in (OPPORTUNITY, quote.number, contract.number, f"{first}"):
         assert expected in timeline, (expected, timeline)
     kinds = set(customer.timeline.values_list("kind", flat=True))
-    assert {"sales.opportunity.created", "sales.opportunity.stage", "sales.quote.approved", "contracts.signed",
-            "sales.opportunity.won", "contracts.order", "contracts.delivery", "contracts.payment"} <= kinds, kinds
+    assert {"sales.opportunity.created", "sales.opportunity.stage", "sales.quote.approved", "contracts.approved",
+            "contracts.signed", "sales.opportunity.won", "contracts.order", "contracts.delivery",
+            "contracts.payment"} <= kinds, kinds
     submit(page, "a[href='/contracts/receivables/']") if page.locator("a[href='/contracts/receivables/']").count() \
         else page.goto(f"{live_server.url}/contracts/receivables/")
     watch.check(page, "m19-receivables")
