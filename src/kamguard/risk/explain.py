@@ -31,6 +31,8 @@ TEMPLATES = {
         "Orders fell −%(drop)s, but the customer's market fell as much (market ratio %(market_ratio)s)."),
     "orders_collapse.normal": gettext_lazy("Orders within the usual range."),
     "orders_collapse.too_small": gettext_lazy("Too few orders to judge."),
+    "orders_collapse.irregular": gettext_lazy(
+        "Ordered in only %(active_buckets)s of the %(baseline_buckets)s earlier periods: too irregular to judge."),
     "late_stage_losses.same_competitor": gettext_lazy(
         "Lost %(late_lost)s of %(late_closed)s late-stage opportunities (%(rate)s; peers %(peer_rate)s), "
         "%(top_competitor_losses)s of them to %(top_competitor)s."),
@@ -94,6 +96,7 @@ TEMPLATES = {
         "Orders fell within the normal drop after an owner change."),
     "post_transfer_drop.normal": gettext_lazy("Orders held up after the owner change."),
     "post_transfer_drop.too_early": gettext_lazy("Too early after the owner change to judge."),
+    "post_transfer_drop.irregular": gettext_lazy("Too few orders before the owner change to judge."),
 }
 PERCENT = {"drop", "adjusted_drop", "rate", "peer_rate", "history_rate", "share", "reference_share", "payment_share",
            "delivery_share", "top_competitor_share", "own_change", "market_change", "normal_drop_low",

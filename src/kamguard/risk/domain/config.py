@@ -82,6 +82,7 @@ AT_LEAST_ONE = {"recent_buckets", "baseline_buckets", "period_buckets", "history
                 "judge_buckets", "window_buckets", "window_days", "baseline_days", "recent_days", "min_group",
                 "min_quotes", "min_closed", "min_peers", "before_buckets", "min_after_buckets", "lookback_buckets",
                 "removals_full", "min_stale"}
+# (min_active_buckets and min_active_before may be 0: judge every customer, one-off orders included.)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class CollapseParams:
     recent_buckets: int = 3  # the recent window (30-day buckets)
     baseline_buckets: int = 12  # the baseline before it
     min_baseline: float = 5000.0  # orders per bucket below which a customer is too small to judge
+    min_active_buckets: int = 4  # baseline buckets with orders: a regular customer, not one big one-off order
     drop_start: float = 0.5  # market-adjusted drop where the score starts
     drop_full: float = 0.9  # … and where it is full
     min_recent_contacts: float = 1.0  # contacts per bucket that count as "keeps reporting contact"
@@ -64,6 +65,10 @@ def orders_collapse(flow: CustomerFlow, params: CollapseParams = CollapseParams(
                "recent_buckets": r, "baseline_buckets": b}
     if baseline < params.min_baseline:
         return quiet(signal, "orders_collapse.too_small", **numbers, min_baseline=params.min_baseline)
+    active = sum(1 for value in orders[:b] if value > 0)
+    numbers["active_buckets"] = active
+    if active < params.min_active_buckets:
+        return quiet(signal, "orders_collapse.irregular", **numbers)
     ratio = recent / baseline
     adjusted = ratio / max(flow.market_ratio, 0.05)
     drop, adjusted_drop = 1.0 - ratio, clamp(1.0 - adjusted)
@@ -386,9 +391,11 @@ def third_party(parties: CustomerParties, params: ThirdPartyParams = ThirdPartyP
     paid = sum(p.amount for p in parties.payments)
     foreign = [p for p in parties.payments if p.payer_name.strip() and not payer_matches(p.payer_name, parties.names)]
     foreign_paid = sum(p.amount for p in foreign)
-    strange = [d for d in parties.deliveries
+    # With no address on record and none delivered to before, there is nothing to compare a delivery with.
+    judged_deliveries = parties.deliveries if any(a.strip() for a in parties.known_addresses) else ()
+    strange = [d for d in judged_deliveries
                if not address_known(d.address, parties.known_addresses, params.address_similarity)]
-    order_ids = {d.order_id for d in parties.deliveries}
+    order_ids = {d.order_id for d in judged_deliveries}
     strange_orders = tuple(sorted({d.order_id for d in strange}))
     pay_share = foreign_paid / paid if paid > 0 else 0.0
     delivery_share = len(strange_orders) / len(order_ids) if order_ids else 0.0
@@ -396,6 +403,7 @@ def third_party(parties: CustomerParties, params: ThirdPartyParams = ThirdPartyP
         "payments": len(parties.payments), "paid": paid, "third_party_payments": len(foreign),
         "third_party_paid": foreign_paid, "payment_share": pay_share, "orders_delivered": len(order_ids),
         "orders_elsewhere": len(strange_orders), "delivery_share": delivery_share,
+        "known_addresses": len(parties.known_addresses),
         "payers": ", ".join(sorted({p.payer_name.strip() for p in foreign}))[:300],
         "addresses": " | ".join(sorted({d.address.strip() for d in strange}))[:300]}
     pay_score = ramp(pay_share, params.share_start, params.share_full) if len(foreign) >= params.min_events else 0.0
@@ -681,6 +689,7 @@ class TransferParams:
     before_buckets: int = 12
     min_after_buckets: int = 2
     min_before: float = 5000.0  # orders per bucket before the transfer below which it is not judged
+    min_active_before: int = 3  # buckets with orders before the transfer: a regular customer
 
 
 @dataclass(frozen=True)
@@ -708,6 +717,8 @@ def post_transfer_drop(flow: TransferFlow, params: TransferParams = TransferPara
         "normal_drop_high": params.normal_drop_high, "effective_on": flow.effective_on.isoformat()}
     if len(after) < params.min_after_buckets or before_mean < params.min_before:
         return quiet(signal, "post_transfer_drop.too_early", **numbers)
+    if sum(1 for value in before if value > 0) < params.min_active_before:
+        return quiet(signal, "post_transfer_drop.irregular", **numbers)
     drop = 1.0 - after_mean / before_mean
     adjusted = clamp(1.0 - (after_mean / before_mean) / max(flow.market_ratio, 0.05))
     numbers |= {"drop": drop, "adjusted_drop": adjusted}

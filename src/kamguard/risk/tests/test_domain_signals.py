@@ -357,3 +357,22 @@ def test_drop_explained_by_the_market_is_quiet() -> None:
 
 def test_too_early_after_the_transfer() -> None:
     assert s.post_transfer_drop(transfer(100_000, 0, after_buckets=1)).key == "post_transfer_drop.too_early"
+
+
+def test_one_big_order_then_nothing_is_not_a_collapse() -> None:
+    orders = [0.0] * 14 + [0.0]
+    orders[2] = 600_000.0  # one project order in the baseline, nothing else
+    evidence = s.orders_collapse(s.CustomerFlow(1, orders, [2] * 15))
+    assert evidence.score == 0 and evidence.key == "orders_collapse.irregular"
+    assert evidence.numbers["active_buckets"] == 1
+
+
+def test_deliveries_are_not_judged_without_any_known_address() -> None:
+    parties = s.CustomerParties(1, ("某某公司",), (), (), (s.DeliveryParty(1, 10, "上海市某路 1 号"),))
+    evidence, orders = s.third_party(parties)
+    assert evidence.score == 0 and orders == () and evidence.numbers["orders_delivered"] == 0
+
+
+def test_transfer_of_an_irregular_customer_is_not_judged() -> None:
+    flow = s.TransferFlow(1, 2, 3, 4, AS_OF, [0.0] * 11 + [500_000.0], [0.0] * 4)
+    assert s.post_transfer_drop(flow).key == "post_transfer_drop.irregular"
