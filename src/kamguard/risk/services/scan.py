@@ -130,6 +130,21 @@ def scan_run(*, actor: User | None, as_of: dt.date | None = None, kind: str = Sc
     return ScanOutcome(run, evaluation, subjects, raised)
 
 
+def customers_touched_since(since: dt.datetime) -> list[int]:
+    """The customers whose orders, payments, activities or opportunities were written at or after `since` (what an
+    import just brought in): the scope of the incremental scan after it."""
+    from kamguard.activities.models import Activity
+    from kamguard.contracts.models import Payment
+    from kamguard.sales.models import Opportunity
+
+    touched: set[int] = set()
+    touched.update(Order.objects.filter(created_at__gte=since).values_list("customer_id", flat=True).distinct())
+    touched.update(Payment.objects.filter(recorded_at__gte=since).values_list("customer_id", flat=True).distinct())
+    touched.update(Activity.objects.filter(created_at__gte=since).values_list("customer_id", flat=True).distinct())
+    touched.update(Opportunity.objects.filter(updated_at__gte=since).values_list("customer_id", flat=True).distinct())
+    return sorted(touched)
+
+
 def _score_row(run: ScanRun, rank: int, score: SubjectScore, subject: Subject) -> RiskScore:
     return RiskScore(run=run, subject_type=score.subject_type.value, subject_id=score.subject_id,
                      external_id=subject.external_id[:64], label=subject.label[:300], person_id=subject.person_id,

@@ -209,3 +209,29 @@ def test_command_with_no_data(world: Any) -> None:
     with pytest.raises(CommandError, match="no data"):
         call_command("risk", "scan")
     assert not ScanRun.objects.exists()
+
+
+def test_incremental_scan_after_an_import_stores_only_what_it_touched(book: Book, world: Any) -> None:
+    from django.utils import timezone
+
+    from kamguard.risk.services.scan import customers_touched_since
+
+    since = timezone.now()
+    rng = random.Random(9)
+    orders_and_visits(book.acme, world.alice, today=book.today, rng=rng, periods=1)
+    touched = customers_touched_since(since)
+    assert touched == [book.acme.pk]
+    outcome = scan_run(actor=None, kind="import", customer_ids=touched)
+    stored = set(RiskScore.objects.filter(run=outcome.run).values_list("subject_type", "subject_id"))
+    assert stored <= {("customer", book.acme.pk), ("manager", world.alice.pk)} | {
+        ("order", pk) for pk in book.acme.orders.values_list("pk", flat=True)}
+    assert outcome.run.scope["count"] == 1
+
+
+def test_tasks_are_safe_with_no_data(world: Any) -> None:
+    from kamguard.risk.tasks import risk_scan_after_import, risk_scan_nightly
+
+    assert risk_scan_nightly.call() == 0
+    assert risk_scan_after_import.call(customer_ids=[]) == 0
+    assert risk_scan_after_import.call(since="2026-01-01T00:00:00+00:00") == 0
+    assert not ScanRun.objects.exists()
