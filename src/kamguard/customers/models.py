@@ -34,6 +34,14 @@ class CustomerStatus(models.TextChoices):
     MERGED = "merged", _("Merged into another")
 
 
+# The descriptions migration 0002 seeded (stored in English), with their translations.
+SEEDED_TIER_DESCRIPTIONS = {
+    "Strategic: a visit every week, two contacts a week.": _("Strategic: a visit every week, two contacts a week."),
+    "Important: a visit every two weeks.": _("Important: a visit every two weeks."),
+    "Regular: a visit a month.": _("Regular: a visit a month."),
+}
+
+
 class TierStandard(models.Model):
     """The service standard of a key-account tier (e.g. visits per month)."""
 
@@ -49,6 +57,12 @@ class TierStandard(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tier}: {self.visits_per_month}"
+
+    def description_display(self) -> str:
+        """The description in the reader's language while it is still the one the system seeded (migration 0002);
+        what an administrator wrote instead is shown as written."""
+        seeded = SEEDED_TIER_DESCRIPTIONS.get(self.description)
+        return str(seeded) if seeded is not None else self.description
 
 
 class Pool(TimeStampedModel):
