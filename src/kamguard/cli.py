@@ -1,7 +1,7 @@
 """The `kamguard` command: a thin front over Django's management commands.
 
     kamguard serve | worker | scheduler | migrate | createadmin | demo | import | export | audit verify
-             | dedupe check | dedupe scan
+             | dedupe check | dedupe scan | risk scan
 
 Configuration comes from KAMGUARD_* environment variables (see docs/configuration.md), so several
 instances can run side by side on one machine with different KAMGUARD_DATA_DIR and ports.
@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("kg_export", "Export KIND to a CSV, XLSX or JSON Lines file."),
     "audit": ("audit", "Audit trail commands: `kamguard audit verify`."),
     "dedupe": ("dedupe", "Duplicate check: `kamguard dedupe check NAME` / `kamguard dedupe scan`."),
+    "risk": ("risk", "Risk engine: `kamguard risk scan [--as-of DATE] --json`."),
     "check": ("check", "Check the configuration (add --deploy for production checks)."),
     "manage": ("", "Run any Django management command: kamguard manage COMMAND …"),
 }

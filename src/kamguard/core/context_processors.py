@@ -40,6 +40,12 @@ class NavGroup:
     items: tuple[NavItem, ...]
 
 
+def _may_see_risk(user: Any) -> bool:
+    from kamguard.risk.services.access import may_view_risk
+
+    return may_view_risk(user)
+
+
 NAV: tuple[NavItem | NavGroup, ...] = (
     NavItem("home", _("Dashboard"), "core:home"),
     NavGroup("customers", _("Customers"), (
@@ -67,6 +73,7 @@ NAV: tuple[NavItem | NavGroup, ...] = (
         NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG, ("/org/people/", "/org/duties/")),
         NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG, ("/org/",)),
     )),
+    NavItem("risk", _("Risk"), "risk:home", None, ("/risk/",), _may_see_risk),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
     NavItem("imports", _("Import and export"), "core:import_export", None, ("/io/",), _may_exchange),
     NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),

@@ -97,6 +97,7 @@ CAPABILITY_BUILDERS: tuple[tuple[str, str], ...] = (
     ("records", "kamguard.demo.records:records_build"),
     ("sales", "kamguard.demo.sales:sales_build"),
     ("contracts", "kamguard.demo.contracts:contracts_build"),
+    ("risk", "kamguard.risk.demo:risk_build"),
 )
 
 

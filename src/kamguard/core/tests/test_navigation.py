@@ -46,6 +46,12 @@ def test_an_auditor_is_offered_the_audit_trail_and_a_manager_is_not(world: Any) 
     assert "audit" not in _keys(_menu(world.alice))
 
 
+def test_risk_is_offered_to_auditors_and_administrators_only(world: Any) -> None:
+    assert "risk" in _keys(_menu(world.audrey)) and "risk" in _keys(_menu(world.adam))
+    for person in (world.alice, world.sam, world.sue, world.fiona):
+        assert "risk" not in _keys(_menu(person))
+
+
 def test_a_group_with_one_page_offered_shows_as_that_page(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from kamguard.core import context_processors
 
