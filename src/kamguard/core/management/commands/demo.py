@@ -112,8 +112,8 @@ class Command(BaseCommand):
             made = capability_summary(world)
             if made:
                 self.stdout.write("Also in the demo:")
-                for line in made:
-                    self.stdout.write(f"  - {line}")
+                for line in made:  # a line that starts with spaces is a sub-item of the one before
+                    self.stdout.write(f"  {line}" if line.startswith(" ") else f"  - {line}")
                 self.stdout.write("")
         self._write_second_factor_note()
         if options["no_serve"]:
