@@ -174,8 +174,8 @@ def _large_int_paths(body: bytes) -> list[str]:
 
 class NumberRangeMiddleware:
     """Integers beyond what the databases store never reach a query: SQLite raises OverflowError and PostgreSQL
-    "out of range" for them (a 500 otherwise). In the API such a query parameter, JSON value or path segment is a
-    422 problem naming it; on pages a path with one is not found and a query parameter with one is dropped."""
+    "out of range" for them (a 500 otherwise). A path with one is not found (no object has such an id); in the API
+    such a query parameter or JSON value is a 422 problem naming it, on pages such a query parameter is dropped."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -183,9 +183,18 @@ class NumberRangeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         bad = [name for name, values in request.GET.lists() if any(_too_large(v) for v in values)]
         in_path = any(_too_large(part) for part in request.path.split("/") if part)
+        if in_path:  # no object has such an id: not found, in the API (a problem) and on pages alike
+            if request.path.startswith(API_PREFIX):
+                from django.utils.translation import gettext
+
+                from kamguard.core.api import problem_response
+
+                return problem_response(request, status=404, code="not_found",
+                                        title=gettext("Not found, or you do not have access to it."))
+            from django.http import Http404
+
+            raise Http404
         if request.path.startswith(API_PREFIX):
-            if in_path:
-                bad.append("path")
             if not bad and request.content_type == "application/json" and _LONG_INT.search(request.body):
                 bad = _large_int_paths(request.body)
             if bad:
@@ -196,10 +205,6 @@ class NumberRangeMiddleware:
                 message = gettext("This number is too large.")
                 return problem_response(request, status=422, title=message, code="number_out_of_range",
                                         errors=[{"field": name, "message": message} for name in bad])
-        elif in_path:
-            from django.http import Http404
-
-            raise Http404
         elif bad:
             cleaned = request.GET.copy()
             for name in bad:
