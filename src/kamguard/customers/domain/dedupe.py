@@ -562,6 +562,145 @@ def score(query: Profile, candidate: Profile) -> Match:
                  reasons=tuple(reasons))
 
 
+# ---------------------------------------------------------------------------------------------
+# Whether a pair warns, fast: batch registration of distinct companies
+
+
+@lru_cache(maxsize=65536)
+def _distinctive_part(text: str, core: str) -> tuple[str, frozenset[str]]:
+    """The characters of ``text`` that :func:`_char_weights` flags as distinctive, as one string and a set."""
+    start = text.find(core)
+    if start < 0:
+        start, core = 0, text
+    part = text[start:start + len(split_industry_tail(core)[0])]
+    return part, frozenset(part)
+
+
+def _share_two(first: tuple[str, frozenset[str]], second: tuple[str, frozenset[str]]) -> bool:
+    """Whether two distinctive parts have at least two characters in common, counted with repetition —
+    a necessary condition for an alignment to match two distinctive characters."""
+    common = first[1] & second[1]
+    if len(common) >= 2:
+        return True
+    return bool(common) and sum(min(first[0].count(char), second[0].count(char)) for char in common) >= 2
+
+
+def _ratio_bound(first: str, first_core: str, second: str, second_core: str) -> float:
+    """An upper bound of :func:`_weighted_ratio`: every character the other string also has, matched.
+
+    The ratio is M / (M + U) — M the matched pairs' doubled smaller weights, U the unmatched characters'
+    weights — which is at most S / (S + U) = S / (all weights) for S the matched pairs' own weights,
+    and S is at most the weight of the characters found in the other string."""
+    weights_a = _char_weights(first, first_core)[0]
+    weights_b = _char_weights(second, second_core)[0]
+    total = sum(weights_a) + sum(weights_b)
+    if not total:
+        return 0.0
+    in_b, in_a = set(second), set(first)
+    found = sum(w for char, w in zip(first, weights_a, strict=True) if char in in_b) + sum(
+        w for char, w in zip(second, weights_b, strict=True) if char in in_a)
+    return found / total
+
+
+def _core_may_warn(first: NormalisedName, second: NormalisedName) -> bool:
+    """False only when :func:`_core_similarity` of two different cores is at most WEAK_SCORE.
+
+    Above it needs one of: the weighted alignment of the cores (or, with a region on one side only, of
+    the stems) at SIMILAR_MINIMUM or more with two distinctive characters matched — which are then two
+    characters common to both distinctive parts; a short name contained or abbreviated (a non-None
+    :func:`_short_name_score` in the same loop as there); or cores with the same pinyin."""
+    by_stem = (first.stem != first.core) != (second.stem != second.core)
+    if _share_two(_distinctive_part(first.core, first.core), _distinctive_part(second.core, second.core)) or (
+            by_stem and _share_two(_distinctive_part(first.stem, first.core),
+                                   _distinctive_part(second.stem, second.core))):
+        if _ratio_bound(first.core, first.core, second.core, second.core) >= SIMILAR_MINIMUM - 1e-9 or (
+                by_stem and _ratio_bound(first.stem, first.core, second.stem, second.core) >= SIMILAR_MINIMUM - 1e-9):
+            return True
+    for a, b in ((first, second), (second, first)):
+        if a.legal_form is not None or len(a.core) > len(b.core):
+            continue
+        for typed_core in (a.core, _without_generic(a.core)):
+            for long in (b.core, b.stem):
+                if _short_name_score(typed_core, long) is not None:
+                    return True
+        if a.stem != a.core and len(a.stem) < len(b.stem) and _short_name_score(a.stem, b.stem) is not None:
+            return True
+    return has_cjk(first.core) and pinyin_of(first.core) == pinyin_of(second.core)
+
+
+def _name_may_warn(first: NormalisedName, second: NormalisedName) -> bool:
+    """False only when :func:`name_similarity` is below POSSIBLE_THRESHOLD.
+
+    Different cores score their core similarity plus at most 0.03 (generic words +0.01, same region
+    +0.02; everything else lowers it), unless the whole names are one character apart (the typo
+    floor). A core similarity of at most WEAK_SCORE therefore ends at most at 0.58."""
+    if first.full == second.full or first.core == second.core:
+        return True
+    if _region_qualified(first, second) or _region_qualified(second, first):
+        return True
+    if _one_substitution(first.full, second.full):
+        return True
+    return _core_may_warn(first, second)
+
+
+@lru_cache(maxsize=65536)
+def _english_distinctive_set(tokens: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(english_distinctive_tokens(tokens))
+
+
+def warns(query: Profile, candidate: Profile) -> bool:
+    """``score(query, candidate).score >= POSSIBLE_THRESHOLD`` — the same answer, mostly without scoring.
+
+    A batch of distinct companies checks ~20 candidates per row, and nearly all of them share only weak
+    keys (a bigram, an abbreviation pair): a few set and string tests (:func:`_may_warn`) show that such
+    a pair stays below the threshold; the rest are scored."""
+    return any_warns(query, (candidate,))
+
+
+def any_warns(query: Profile, candidates: Iterable[Profile]) -> bool:
+    """Whether any candidate scores at least POSSIBLE_THRESHOLD against the query — i.e. whether
+    ``verdict(rank_candidates(query, candidates))`` is not ``unique`` (the query itself is skipped, as
+    :func:`rank_candidates` skips it)."""
+    query_registered = _registered(query)
+    for candidate in candidates:
+        if candidate.external_id == query.external_id and query.external_id:
+            continue
+        if _may_warn(query, query_registered, candidate) and score(query, candidate).score >= POSSIBLE_THRESHOLD:
+            return True
+    return False
+
+
+def _may_warn(query: Profile, query_registered: bool, candidate: Profile) -> bool:
+    """False only when ``score(query, candidate).score`` is certainly below POSSIBLE_THRESHOLD. Each rule
+    mirrors :func:`score`:
+
+    * the same USCC, a shared phone or a shared company mail domain reach the threshold on their own;
+      two different USCCs only cap the score;
+    * between two registered customers a pair involving a short name or alias counts at most
+      ALIAS_CEILING, below the threshold;
+    * two English names reach it only when equal or with the same distinctive tokens
+      (:func:`english_similarity` caps the others at WEAK_SCORE);
+    * two Chinese names: see :func:`_name_may_warn`.
+    """
+    if query.uscc and query.uscc == candidate.uscc:
+        return True
+    if query.phones & candidate.phones or query.domains & candidate.domains:
+        return True
+    both_registered = query_registered and _registered(candidate)
+    for a in query.names:
+        for b in candidate.names:
+            if both_registered and (a.legal_form is None or b.legal_form is None):
+                continue
+            if _name_may_warn(a, b):
+                return True
+    for tokens_a in query.english:
+        own = _english_distinctive_set(tokens_a)
+        for tokens_b in candidate.english:
+            if tokens_a == tokens_b or (own and own == _english_distinctive_set(tokens_b)):
+                return True
+    return False
+
+
 def verdict(matches: Sequence[Match]) -> Verdict:
     """``duplicate`` if any match reaches DUPLICATE_THRESHOLD, ``possible_duplicate`` if any reaches
     POSSIBLE_THRESHOLD, otherwise ``unique``."""
@@ -606,11 +745,12 @@ class CandidateIndex:
     def __len__(self) -> int:
         return len(self._profiles)
 
-    def add(self, profile: Profile) -> None:
-        """Index a profile (replacing an earlier one with the same external id)."""
+    def add(self, profile: Profile, keys: tuple[BlockingKey, ...] | None = None) -> None:
+        """Index a profile (replacing an earlier one with the same external id). ``keys``: its
+        ``blocking_keys``, when the caller has them already."""
         if profile.external_id in self._profiles:
             self.remove(profile.external_id)
-        keys = blocking_keys(profile)
+        keys = blocking_keys(profile) if keys is None else keys
         self._profiles[profile.external_id] = profile
         self._keys[profile.external_id] = keys
         for key in keys:
@@ -634,14 +774,14 @@ class CandidateIndex:
         """Number of ids per key (for index-size statistics)."""
         return {key: len(ids) for key, ids in self._postings.items()}
 
-    def candidates(self, query: Profile) -> list[tuple[str, int]]:
+    def candidates(self, query: Profile, keys: tuple[BlockingKey, ...] | None = None) -> list[tuple[str, int]]:
         """Candidate ids with their summed key weights, heaviest first (at most ``candidate_limit``).
 
         Keys with more than ``per_key_limit`` ids are skipped as stop keys, as the database lookup
-        (``LIMIT per_key_limit + 1``) will do.
+        (``LIMIT per_key_limit + 1``) will do. ``keys``: the query's ``blocking_keys``, if known.
         """
         weights: dict[str, int] = defaultdict(int)
-        for key in blocking_keys(query):
+        for key in blocking_keys(query) if keys is None else keys:
             ids = self._postings.get(key.key)
             if not ids or len(ids) > self.per_key_limit:
                 continue
@@ -652,8 +792,8 @@ class CandidateIndex:
         ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
         return ranked[: self.candidate_limit]
 
-    def candidate_profiles(self, query: Profile) -> list[Profile]:
-        return [self._profiles[external_id] for external_id, _ in self.candidates(query)]
+    def candidate_profiles(self, query: Profile, keys: tuple[BlockingKey, ...] | None = None) -> list[Profile]:
+        return [self._profiles[external_id] for external_id, _ in self.candidates(query, keys)]
 
 
 def dedupe_check(query: Profile, source: CandidateSource, *, limit: int = 10) -> CheckResult:

@@ -12,12 +12,15 @@ from kamguard.customers.domain.dedupe import (
     CandidateIndex,
     CustomerRecord,
     Match,
+    any_warns,
     blocking_keys,
     customer_profile,
     dedupe_check,
     dedupe_scan,
+    rank_candidates,
     score,
     verdict,
+    warns,
 )
 from kamguard.customers.domain.keys import company_mail_domain, normalise_phone, normalise_uscc
 
@@ -324,3 +327,75 @@ def test_a_group_name_without_legal_form_is_possible() -> None:
     # 国际 and 集团 are generic words: the business (物流) is the same.
     match = score(profile("上海浦江国际物流集团"), profile("上海浦江物流有限公司", "1"))
     assert POSSIBLE_THRESHOLD <= match.score < DUPLICATE_THRESHOLD
+
+
+# --- warns: the verdict's answer without scoring every candidate ----------------------------------
+
+# Small alphabets, so that random names share brand characters, regions, industry words and pinyin often.
+brand_chars = st.sampled_from(list("华润中科金财东方通信平安长江光弘瑞泰利欧万达阳光城同兴达忠可"))  # 中科 / 忠可: one pinyin
+brand_words = st.text(alphabet=brand_chars, min_size=1, max_size=5)
+regions = st.sampled_from(["", "北京", "上海市", "深圳市", "广东省", "江苏", "镇江", "（北京）", "杭州"])
+industries = st.sampled_from(["", "科技", "电子", "通信", "银行", "物流", "医疗用品", "工程管理", "传媒", "集团"])
+legal = st.sampled_from(["", "有限公司", "股份有限公司", "有限责任公司", "集团股份有限公司", "分公司"])
+english = st.sampled_from(["", "Ping An Bank", "Ping An Insurance", "Tengda Electronics", "China Tengda Electronics",
+                           "Hengli Petrochemical", "Hengyi Petrochemical", "Bank of Hangzhou"])
+phones = st.sampled_from(["", "13800138000", "13912345678"])
+
+
+@st.composite
+def entered(draw: st.DrawFn) -> dict[str, object]:
+    brand, industry = draw(brand_words), draw(industries)
+    name = draw(regions) + brand + industry + draw(legal)
+    aliases = (brand + industry,) if draw(st.booleans()) else ()
+    english_name = draw(english)
+    phone = draw(phones)
+    return {"name": name, "aliases": aliases, "english_names": (english_name,) if english_name else (),
+            "phones": (phone,) if phone else ()}
+
+
+@settings(max_examples=1500, deadline=None)
+@given(entered(), entered())
+def test_warns_is_exactly_a_score_at_the_possible_threshold(first: dict[str, object], second: dict[str, object]) -> None:
+    query, candidate = profile(external_id="q", **first), profile(external_id="c", **second)  # type: ignore[arg-type]
+    assert warns(query, candidate) == (score(query, candidate).score >= POSSIBLE_THRESHOLD)
+
+
+PAIRS = [
+    ("平安银行股份有限公司", "中国平安保险(集团)股份有限公司"), ("长江出版传媒股份有限公司", "长江传媒副食有限公司"),
+    ("呼和浩特市轴敦工程管理有限责任公司", "阜阳想卓工程管理有限责任公司"), ("北京银行股份有限公司", "南京银行股份有限公司"),
+    ("重庆啤酒股份有限公司", "青岛啤酒股份有限公司"), ("阳光城集团股份有限公司", "江苏阳光股份有限公司"),
+    ("东方通信股份有限公司", "北京东方通科技股份有限公司"), ("瑞只科技股份有限公司", "瑞泰科技股份有限公司"),
+    ("惠州光弘可技股份有限公司", "惠州光弘科技股份有限公司"), ("奥普家具股份有限公司", "奥普家居股份有限公司"),
+    ("平安", "平安银行股份有限公司"), ("日发精机", "浙江日发精密机械股份有限公司"), ("东港股份", "东港股份有限公司"),
+    ("绿庭投资", "上海绿庭投资控股集团股份有限公司"), ("钢铁（杭州）股份有限公司", "杭州钢铁股份有限公司"),
+    ("东方电热科技股份有限公司", "镇江东方电热科技股份有限公司"), ("东方通信", "北京东方通科技股份有限公司"),
+    ("中远海运发展股份有限公司", "中远海运科技股份有限公司"), ("上海浦江国际物流集团", "上海浦江物流有限公司"),
+    ("中信特钢", "中信泰富特殊钢集团股份有限公司"), ("苏州银行股份有限公司", "郑州银行股份有限公司"),
+    ("中科电子有限公司", "忠可电子有限公司"),  # nothing in common but the pinyin of the core
+]
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_warns_agrees_with_the_score_on_the_known_pairs(first: str, second: str) -> None:
+    for a, b in ((first, second), (second, first)):
+        query, candidate = profile(a, "q"), profile(b, "c")
+        assert warns(query, candidate) == (score(query, candidate).score >= POSSIBLE_THRESHOLD), (a, b)
+
+
+def test_exact_keys_warn_whatever_the_names() -> None:
+    assert warns(profile("甲公司", "q", uscc=USCC_PING_AN), profile("乙公司", "c", uscc=USCC_PING_AN))
+    assert warns(profile("甲公司", "q", phones=("13800138000",)), profile("乙公司", "c", phones=("138 0013 8000",)))
+    assert not warns(profile("甲公司", "q", uscc=USCC_PING_AN), profile("乙公司", "c", uscc=USCC_OTHER))
+
+
+def test_any_warns_is_the_verdict_of_the_ranking() -> None:
+    # given: a query, a distinct company, itself (skipped, as rank_candidates skips it) and a variant
+    query = profile("深圳市腾达电子科技有限公司", "7")
+    distinct = profile("深圳市轴敦工程管理有限公司", "1")
+    itself = profile("深圳市腾达电子科技有限公司", "7")
+    variant = profile("腾达电子科技股份有限公司", "2")
+    # then
+    assert not any_warns(query, [distinct, itself])
+    assert verdict(rank_candidates(query, [distinct, itself])) == "unique"
+    assert any_warns(query, [distinct, itself, variant])
+    assert verdict(rank_candidates(query, [distinct, itself, variant])) != "unique"
