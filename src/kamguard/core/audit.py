@@ -26,6 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from kamguard.core.context import current_request_meta
 from kamguard.core.domain.audit_chain import GENESIS, event_digest
+from kamguard.core.io.inserts import rows_insert
 from kamguard.core.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -48,7 +49,13 @@ def _text(value: str, limit: int | None = None) -> str:
 
 
 def _json_value(value: Any) -> Any:
-    # The common cases first: most values are already plain (text, numbers, None).
+    # The common cases first: most values are already plain (text, numbers, None, dicts with text keys).
+    kind = type(value)
+    if kind is str:
+        return _text(value) if "\x00" in value else value
+    if kind is dict:
+        return {(key if type(key) is str and "\x00" not in key else _text(str(key))): _json_value(item)
+                for key, item in value.items()}
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, str):
@@ -147,9 +154,14 @@ def audit_record(
     return audit_record_many(actor=actor, entries=[entry])[0]
 
 
+_EVENT_COLUMNS = ("sequence", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id",
+                  "object_label", "changes", "reason", "ip_address", "user_agent", "channel", "previous_digest",
+                  "digest")
+
+
 def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
-    """Append several events by one actor, in order: one chain lock, one read of the chain's head and one
-    bulk insert for the lot (what batch services — imports, allocation runs — use instead of a loop of
+    """Append several events by one actor, in order: one chain lock, one read of the chain's head and
+    multi-row inserts for the lot (what batch services — imports, allocation runs — use instead of a loop of
     `audit_record`). The chain is the same as the loop would write: each digest covers its predecessor."""
     for entry in entries:
         if not entry.action or len(entry.action) > 80:
@@ -158,6 +170,7 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
         return []
     meta = current_request_meta()
     actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    actor_id = actor_obj.pk if actor_obj is not None else None
     actor_label = _text(actor_obj.get_username() if actor_obj else "system", 200)
     ip_address = _ip(meta.ip)
     user_agent = _text(meta.user_agent or "", 400)
@@ -169,30 +182,37 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
             object_type = object_type or entry.obj._meta.label_lower
             object_id = object_id or entry.obj.pk or ""
             object_label = object_label or str(entry.obj)
-        prepared.append((entry, _text(str(object_type), 80), _text(str(object_id), 64), _text(str(object_label), 300),
-                         _json_value(dict(entry.changes or {}))))
+        prepared.append((_text(str(object_type), 80), _text(str(object_id), 64), _text(str(object_label), 300),
+                         _json_value(dict(entry.changes or {})), _text(str(entry.reason or "")), entry.action))
     key = chain_key()
     with transaction.atomic():
         chain_lock()
         last = AuditEvent.objects.order_by("-sequence").values("sequence", "digest").first()
         sequence = last["sequence"] if last else 0
         previous = last["digest"] if last else GENESIS
-        events = []
-        for entry, object_type, object_id, object_label, stored_changes in prepared:
+        rows = []
+        for object_type, object_id, object_label, stored_changes, reason, action in prepared:
             sequence += 1
-            event = AuditEvent(
-                sequence=sequence, occurred_at=_now_utc(), actor=actor_obj, actor_label=actor_label,
-                action=entry.action, object_type=object_type, object_id=object_id, object_label=object_label,
-                changes=stored_changes, reason=_text(str(entry.reason or "")), ip_address=ip_address,
-                user_agent=user_agent, channel=channel, previous_digest=previous)
-            event.digest = event_digest(key=key, sequence=sequence, previous_digest=previous,
-                                        content=event.chain_content())
-            previous = event.digest
-            events.append(event)
-        if len(events) == 1:
-            events[0].save(force_insert=True)
-        else:
-            AuditEvent.objects.bulk_create(events, batch_size=500)
+            occurred_at = _now_utc()
+            content = AuditEvent.chain_content_of({
+                "occurred_at": occurred_at, "actor_id": actor_id, "actor_label": actor_label, "action": action,
+                "object_type": object_type, "object_id": object_id, "object_label": object_label,
+                "changes": stored_changes, "reason": reason, "ip_address": ip_address, "user_agent": user_agent,
+                "channel": channel})
+            digest = event_digest(key=key, sequence=sequence, previous_digest=previous, content=content)
+            rows.append((sequence, occurred_at, actor_id, actor_label, action, object_type, object_id, object_label,
+                         stored_changes, reason, ip_address, user_agent, channel, previous, digest))
+            previous = digest
+        event_class: Any = AuditEvent  # built positionally: the id, then _EVENT_COLUMNS in the model's order
+        if len(rows) == 1:
+            event = event_class(None, *rows[0])
+            event.save(force_insert=True)
+            return [event]
+        ids = rows_insert(AuditEvent, _EVENT_COLUMNS, rows, returning_ids=True)
+    events: list[AuditEvent] = [event_class(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+    for event in events:
+        event._state.adding = False
+        event._state.db = connection.alias
     return events
 
 

@@ -239,3 +239,31 @@ def test_a_batch_with_a_bad_action_writes_nothing(chain):
         writer.audit_record_many(actor=None, entries=[writer.AuditEntry(action="test.ok"), writer.AuditEntry(action="")])
     assert AuditEvent.objects.count() == count
     assert writer.audit_record_many(actor=None, entries=[]) == []
+
+
+@pytest.mark.django_db
+def test_a_batch_returns_the_events_as_stored(chain, world):
+    # given: events with every kind of value the writer stores (JSON, text with a NUL, an address, a reason)
+    token = set_request_meta(RequestMeta(ip="2001:DB8::1", user_agent="pytest", channel="web"))
+    try:
+        events = writer.audit_record_many(actor=world.alice, entries=[
+            writer.AuditEntry(action="test.batch", obj=world.bob, reason="why\x00 not",
+                              changes={"when": {"before": None, "after": dt.date(2026, 3, 31)},
+                                       "names": {"before": ["a"], "after": ["a", "b"]}}),
+            writer.AuditEntry(action="test.batch", object_type="thing", object_id=7, object_label="thing 7")])
+    finally:
+        reset_request_meta(token)
+    # then: each returned event is its stored row, field by field, with its primary key
+    fields = [f.attname for f in AuditEvent._meta.concrete_fields]
+    for event in events:
+        stored = AuditEvent.objects.get(pk=event.pk)
+        assert [getattr(event, name) for name in fields] == [getattr(stored, name) for name in fields]
+        assert not event._state.adding
+    assert events[0].ip_address == "2001:db8::1" and events[0].reason == "why not"
+    assert events[0].changes["when"]["after"] == "2026-03-31"
+    assert chain_verify().ok
+
+
+def test_the_batch_columns_are_the_model_fields_in_order():
+    # The writer builds the returned events positionally: the id, then these columns.
+    assert writer._EVENT_COLUMNS == tuple(f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key)
