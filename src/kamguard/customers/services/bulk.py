@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,13 +33,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kamguard.core.audit import AuditEntry, audit_record_many, diff, snapshot
+from kamguard.core.audit import AuditEntry, audit_record_many, snapshot
 from kamguard.core.errors import DomainError, PermissionRefused, ValidationFailed
+from kamguard.core.io.inserts import instances_insert, rows_insert
 from kamguard.customers.domain.dedupe import (
+    BlockingKey,
     CandidateIndex,
     CheckResult,
     CustomerRecord,
     Profile,
+    any_warns,
     blocking_keys,
     customer_profile,
     rank_candidates,
@@ -64,7 +67,6 @@ from kamguard.customers.services.dedupe import (
     CandidateView,
     _records,
     candidate_views,
-    dedupe_stop_keys_update,
 )
 from kamguard.customers.services.records import (
     CONTACT_FIELDS,
@@ -114,23 +116,31 @@ class _Row:
     input: CustomerInput
     fields: dict[str, Any]
     contacts: list[dict[str, Any]]
-    owner: User | None
     region: Region | None
     profile: Profile
+    keys: tuple[BlockingKey, ...]
     weights: dict[str, int]
+    owner: User | None = None
+    check: CheckResult | None = None  # the duplicate check's result, when it warned
+    refused: bool = False  # by the duplicate check (its error is built once the batch is settled)
     proceed: dict[str, Any] | None = None
     customer: Customer | None = None
-    outcome: CustomerOutcome | None = None
+    outcome: CustomerOutcome | None = None  # an error that no later round of the check can lift
 
 
 class BatchCache:
-    """What one import keeps between its batches: candidate profiles, regions, pools, owner checks."""
+    """What one import keeps between its batches: candidate profiles, regions, pools, owner checks.
+
+    Regions (a few thousand official divisions) and the active pools are read once, the first time they
+    are needed, and used for the whole import."""
 
     def __init__(self) -> None:
         self.profiles: OrderedDict[int, Profile] = OrderedDict()
         self.regions: dict[str, Region | None] = {}
         self.pools: dict[tuple[int | None, str | None], Pool | None] = {}
         self.owner_checks: dict[tuple[int | None, int], str] = {}
+        self._regions_loaded = False
+        self._active_pools: list[Pool] | None = None
 
     def profiles_for(self, customer_ids: Sequence[int]) -> dict[int, Profile]:
         missing = [i for i in customer_ids if i not in self.profiles]
@@ -151,18 +161,52 @@ class BatchCache:
         self.profiles[customer_id] = replace(profile, external_id=str(customer_id))
 
     def region(self, code: str) -> Region | None:
-        if code not in self.regions:
-            self.regions[code] = Region.objects.filter(code=code).select_related("parent__parent").first()
-        return self.regions[code]
+        """The region with this code, its parents linked (all regions are read in one query, once)."""
+        if not self._regions_loaded:
+            every = list(Region.objects.all())
+            by_id = {region.pk: region for region in every}
+            for region in every:
+                region.parent = by_id.get(region.parent_id) if region.parent_id else None
+            self.regions.update({region.code: region for region in every})
+            self._regions_loaded = True
+        return self.regions.get(code)
+
+    def active_pools(self) -> list[Pool]:
+        """The active pools with their department and region, by id (read once)."""
+        if self._active_pools is None:
+            self._active_pools = list(Pool.objects.filter(is_active=True).select_related("department", "region")
+                                      .order_by("pk"))
+        return self._active_pools
 
     def default_pool(self, region: Region | None, owner: User | None) -> Pool | None:
-        """`records._default_pool`, memoised per (owner's department, region)."""
-        from kamguard.customers.services.records import _default_pool
-
+        """The pool `records._default_pool` chooses, memoised per (owner's department, region) and chosen
+        from the active pools read once: the deepest department pool containing the owner's department
+        (equal depths by id), else the first pool by name of the region or one of its parents, else the
+        first pool by id."""
         key = (owner.department_id if owner is not None else None, region.code if region is not None else None)
         if key not in self.pools:
-            self.pools[key] = _default_pool(region, owner)
+            self.pools[key] = self._default_pool(region, owner)
         return self.pools[key]
+
+    def _default_pool(self, region: Region | None, owner: User | None) -> Pool | None:
+        pools = self.active_pools()
+        if owner is not None and owner.department_id:
+            department = owner.department
+            for pool in sorted((p for p in pools if p.department is not None),
+                               key=lambda p: (-p.department.depth, p.pk)):  # type: ignore[union-attr]
+                if department is not None and pool.department is not None and department.path.startswith(
+                        pool.department.path):
+                    return pool
+        if region is not None:
+            codes = set()
+            node: Region | None = self.region(region.code) or region
+            while node is not None:
+                codes.add(node.code)
+                node = node.parent
+            in_region = [p for p in pools if p.region is not None and p.region.code in codes]
+            if in_region:
+                return min(in_region, key=lambda p: p.name)
+        return pools[0] if pools else None
 
 
 def _record_of(fields: dict[str, Any], contacts: list[dict[str, Any]], external_id: str = "") -> CustomerRecord:
@@ -177,9 +221,10 @@ def _record_of(fields: dict[str, Any], contacts: list[dict[str, Any]], external_
         + ((website,) if website else ()))
 
 
-def _key_weights(profile: Profile) -> dict[str, int]:
+def _key_weights(keys: tuple[BlockingKey, ...]) -> dict[str, int]:
+    """The keys as stored (cut to KEY_LENGTH), with the largest weight where two meet."""
     weights: dict[str, int] = {}
-    for key in blocking_keys(profile):
+    for key in keys:
         value = key.key[:KEY_LENGTH]
         weights[value] = max(weights.get(value, 0), key.weight)
     return weights
@@ -189,33 +234,35 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
-def _stop_keys(keys: set[str]) -> set[str]:
-    """The keys held by more customers than the lookup reads (as `DatabaseCandidates` decides them)."""
-    found: set[str] = set()
-    for chunk in _chunks(sorted(keys), 900):
-        found.update(DedupeStopKey.objects.filter(key__in=list(chunk), customers__gt=STOP_KEY_LIMIT)
-                     .values_list("key", flat=True))
-    return found
+def _query_table(cursor: Any) -> str:
+    """The batch's scratch table of (query number, key, weight), created once per connection, emptied."""
+    quoted = connection.ops.quote_name(QUERY_TABLE)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {quoted} (qno integer, key varchar(160), "
+                       "weight integer) ON COMMIT DELETE ROWS")
+    else:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {quoted} (qno integer, key text, weight integer)")
+    cursor.execute(f"DELETE FROM {quoted}")  # noqa: S608 - a constant name
+    return quoted
 
 
-def database_candidates_many(queries: Sequence[dict[str, int]],
-                             limit: int = DATABASE_CANDIDATE_LIMIT) -> list[list[int]]:
-    """For each query (its keys with weights, stop keys already removed), the ids of the `limit` customers
-    with the heaviest summed weights, heaviest first, ties by id — `DatabaseCandidates.candidate_ids` for a
-    whole batch in one statement."""
+def database_candidates_many(queries: Sequence[dict[str, int]], limit: int = DATABASE_CANDIDATE_LIMIT, *,
+                             per_key_limit: int | None = None) -> list[list[int]]:
+    """For each query (its keys with weights), the ids of the `limit` customers with the heaviest summed
+    weights, heaviest first, ties by id — `DatabaseCandidates.candidate_ids` for a whole batch in one
+    statement. With `per_key_limit`, the stop keys above it (`DedupeStopKey`) are left out first, as
+    `DatabaseCandidates` leaves them out; without it the queries come without their stop keys."""
     results: list[list[int]] = [[] for _ in queries]
     rows = [(number, key, weight) for number, weights in enumerate(queries) for key, weight in weights.items()]
     if not rows:
         return results
-    quoted = connection.ops.quote_name(QUERY_TABLE)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {quoted} (qno integer, key varchar(160), "
-                           "weight integer) ON COMMIT DELETE ROWS")
-        else:
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {quoted} (qno integer, key text, weight integer)")
-        cursor.execute(f"DELETE FROM {quoted}")  # noqa: S608 - a constant name
+        quoted = _query_table(cursor)
         cursor.executemany(f"INSERT INTO {quoted} (qno, key, weight) VALUES (%s, %s, %s)", rows)  # noqa: S608
+        if per_key_limit is not None:
+            cursor.execute(f"DELETE FROM {quoted} WHERE key IN (SELECT s.key FROM "  # noqa: S608 - constant names
+                           f"{connection.ops.quote_name(DedupeStopKey._meta.db_table)} s WHERE s.customers > %s)",
+                           [per_key_limit])
         cursor.execute(
             "SELECT qno, customer_id FROM ("  # noqa: S608 - constant names, the limit a bound parameter
             " SELECT q.qno AS qno, k.customer_id AS customer_id,"
@@ -227,6 +274,27 @@ def database_candidates_many(queries: Sequence[dict[str, int]],
             results[number].append(customer_id)
         cursor.execute(f"DELETE FROM {quoted}")  # noqa: S608
     return results
+
+
+def _stop_keys_record(keys: set[str]) -> None:
+    """`dedupe_stop_keys_update(keys=keys)` in one statement: the keys not yet recorded as stop keys are
+    counted, and those held by more than STOP_KEY_LIMIT customers recorded with their counts."""
+    if not keys:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        quoted = _query_table(cursor)
+        cursor.executemany(f"INSERT INTO {quoted} (qno, key, weight) VALUES (0, %s, 0)",  # noqa: S608
+                           [(key,) for key in keys])
+        cursor.execute(
+            f"SELECT q.key, COUNT(*) FROM {quoted} q JOIN {quote(DedupeKey._meta.db_table)} k ON k.key = q.key "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {quote(DedupeStopKey._meta.db_table)} s WHERE s.key = q.key) "
+            "GROUP BY q.key HAVING COUNT(*) > %s", [STOP_KEY_LIMIT])
+        counts = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {quoted}")  # noqa: S608
+    if counts:
+        DedupeStopKey.objects.bulk_create([DedupeStopKey(key=key, customers=n) for key, n in counts],
+                                          ignore_conflicts=True)
 
 
 def _owner_problem(actor: User | None, owner: User | None, cache: BatchCache) -> str:
@@ -243,28 +311,36 @@ def _owner_problem(actor: User | None, owner: User | None, cache: BatchCache) ->
     return cache.owner_checks[key]
 
 
-def _prepare(actor: User | None, item: CustomerInput, cache: BatchCache) -> _Row:
-    """Validate one input as `customer_create` does; raises the same errors."""
+def _prepare_record(item: CustomerInput, cache: BatchCache) -> _Row:
+    """Validate one input's record as `customer_create` does (fields, contacts), with its region, profile
+    and keys; raises the same errors. Nothing here depends on the owner."""
     unknown = set(item.fields) - set(CUSTOMER_FIELDS)
     if unknown:
         raise ValidationFailed(field_errors={k: [_("Unknown field.")] for k in unknown})
     fields = _clean_customer_fields({"name": item.name, **item.fields})
     contacts = [_clean_contact(dict(c)) for c in item.contacts]
+    region = item.region or region_guess(name=fields["name"], address=fields.get("address", ""),
+                                         region_by_code=cache.region)
+    profile = customer_profile(_record_of(fields, contacts))
+    keys = blocking_keys(profile)
+    return _Row(input=item, fields=fields, contacts=contacts, region=region, profile=profile, keys=keys,
+                weights=_key_weights(keys))
+
+
+def _prepare_owner(actor: User | None, row: _Row, cache: BatchCache) -> None:
+    """The owner checks of `customer_create` and the pool (given, or the default one); the same errors."""
+    item = row.input
     owner = None if item.to_pool else (item.owner if item.owner is not None else actor)
     problem = _owner_problem(actor, owner, cache)
     if problem == "scope":
         raise PermissionRefused(_("You can only register customers for yourself."), extra={"right": "customer.owner"})
     if problem == "left":
         raise ValidationFailed(field_errors={"owner": [_("This person has left; choose an active owner.")]})
-    region = item.region or region_guess(name=fields["name"], address=fields.get("address", ""),
-                                         region_by_code=cache.region)
-    if fields.get("pool") is None:
-        fields["pool"] = cache.default_pool(region, owner)
-    if owner is None and fields.get("pool") is None:
+    pool = item.fields.get("pool")
+    row.fields["pool"] = pool if pool is not None else cache.default_pool(row.region, owner)
+    if owner is None and row.fields["pool"] is None:
         raise ValidationFailed(field_errors={"pool": [_("Choose the shared pool the customer goes to.")]})
-    profile = customer_profile(_record_of(fields, contacts))
-    return _Row(input=item, fields=fields, contacts=contacts, owner=owner, region=region, profile=profile,
-                weights=_key_weights(profile))
+    row.owner = owner
 
 
 def _batch_candidate_views(actor: User | None, result: CheckResult, batch: dict[str, _Row]) -> list[dict[str, Any]]:
@@ -287,42 +363,57 @@ def _batch_candidate_views(actor: User | None, result: CheckResult, batch: dict[
     return ordered
 
 
-def _dedupe_verdicts(actor: User | None, rows: list[_Row], cache: BatchCache) -> None:
-    """Run the duplicate check of every prepared row, in order; set `outcome` on the rows it refuses."""
-    stop = _stop_keys({key for row in rows for key in row.weights})
-    queries = [{k: w for k, w in row.weights.items() if k not in stop} for row in rows]
-    candidate_ids = database_candidates_many(queries)
+def _dedupe_verdicts(rows: list[_Row], cache: BatchCache) -> dict[str, _Row]:
+    """Run the duplicate check of every row, in order, against the database and the rows accepted before it:
+    set `check` on the rows it warns about and `refused` on those it refuses (a duplicate, or a possible
+    duplicate without a reason). Returns the accepted rows by the id the in-batch candidates carry."""
+    candidate_ids = database_candidates_many([row.weights for row in rows], per_key_limit=STOP_KEY_LIMIT)
     profiles = cache.profiles_for(sorted({i for ids in candidate_ids for i in ids}))
     index = CandidateIndex(candidate_limit=DATABASE_CANDIDATE_LIMIT)
     accepted: dict[str, _Row] = {}
     for number, row in enumerate(rows):
+        row.check, row.refused, row.proceed = None, False, None
         candidates = [profiles[i] for i in candidate_ids[number] if i in profiles]
-        candidates += index.candidate_profiles(row.profile)
-        matches = rank_candidates(row.profile, candidates, limit=10)
-        result = CheckResult(verdict=verdict(matches), candidates=matches)
+        candidates += index.candidate_profiles(row.profile, row.keys)
+        # Nearly every row of distinct companies is unique: `any_warns` says so without scoring every
+        # candidate, and a unique row's candidates are not used.
+        if any_warns(row.profile, candidates):
+            matches = rank_candidates(row.profile, candidates, limit=10)
+            row.check = CheckResult(verdict=verdict(matches), candidates=matches)
+            row.refused = row.check.verdict == "duplicate" or (
+                row.check.verdict == "possible_duplicate" and not (row.input.duplicate_reason or "").strip())
+            if row.refused:
+                continue
+        key = f"{NEW_PREFIX}{number}"
+        accepted[key] = row
+        index.add(replace(row.profile, external_id=key), row.keys)
+    return accepted
+
+
+def _verdict_outcomes(actor: User | None, rows: list[_Row], accepted: dict[str, _Row]) -> None:
+    """The duplicate check's answers, once the owners are known: the errors of the refused rows (what the
+    user may see of the candidates, and who owns them), what to record of the possible duplicates that
+    proceed with a reason."""
+    for row in rows:
+        result = row.check
+        if result is None or result.verdict == "unique":
+            continue
+        views = _batch_candidate_views(actor, result, accepted)
         if result.verdict == "duplicate":
-            views = _batch_candidate_views(actor, result, accepted)
             top = views[0] if views else {"name": "", "owner": ""}
             row.outcome = CustomerOutcome(input=row.input, error=DuplicateCustomer(
                 _("%(name)s is already registered (owner: %(owner)s). It cannot be registered twice; if you "
                   "believe it should be yours, file an ownership claim.") % {"name": top["name"],
                                                                               "owner": top["owner"]},
                 extra={"candidates": views, "verdict": result.verdict}))
-            continue
-        if result.verdict == "possible_duplicate":
-            views = _batch_candidate_views(actor, result, accepted)
-            reason = (row.input.duplicate_reason or "").strip()
-            if not reason:
-                row.outcome = CustomerOutcome(input=row.input, error=PossibleDuplicate(
-                    _("Similar customers exist. Check them; to register this one anyway, say why it is a different "
-                      "company."), field_errors={"duplicate_reason": [_("Required: similar customers exist.")]},
-                    extra={"candidates": views, "verdict": result.verdict}))
-                continue
+        elif row.refused:
+            row.outcome = CustomerOutcome(input=row.input, error=PossibleDuplicate(
+                _("Similar customers exist. Check them; to register this one anyway, say why it is a different "
+                  "company."), field_errors={"duplicate_reason": [_("Required: similar customers exist.")]},
+                extra={"candidates": views, "verdict": result.verdict}))
+        else:
             row.proceed = {"verdict": result.verdict, "candidates": [v["customer_id"] or v["name"] for v in views],
-                           "reason": reason}
-        key = f"{NEW_PREFIX}{number}"
-        accepted[key] = row
-        index.add(replace(row.profile, external_id=key))
+                           "reason": (row.input.duplicate_reason or "").strip()}
 
 
 def _registration_moment(created_on: dt.date | None, now: dt.datetime) -> dt.datetime:
@@ -331,108 +422,153 @@ def _registration_moment(created_on: dt.date | None, now: dt.datetime) -> dt.dat
     return timezone.make_aware(dt.datetime.combine(created_on, dt.time(9, 0)))
 
 
+_CREATED_FIELDS = (*CUSTOMER_FIELDS, "owner")
+_LEDGER_COLUMNS = ("customer_id", "from_owner_id", "to_owner_id", "kind", "effective_at", "reason", "actor_id",
+                   "approved_by_id", "reference")
+_TIMELINE_COLUMNS = ("customer_id", "occurred_at", "kind", "actor_id", "summary", "data")
+
+
+def _created(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`diff({}, values)` for a snapshot (values already as stored): every field that is not empty."""
+    return {name: {"before": None, "after": value} for name, value in values.items() if value is not None}
+
+
 def _write(actor: User | None, rows: list[_Row], kind: str, cache: BatchCache) -> None:
-    """Insert the accepted rows and everything that goes with them. Raises IntegrityError on a unique clash."""
+    """Insert the accepted rows and everything that goes with them. Raises IntegrityError on a unique clash.
+
+    The rows are those `customer_create` writes, inserted per table with multi-row statements
+    (`core.io.inserts`): no model instance is built for the ledger, timeline and key rows."""
     now = timezone.now()
     today = timezone.localdate()
+    moments: dict[dt.date | None, dt.datetime] = {}
+    for row in rows:
+        if row.input.created_on not in moments:
+            moments[row.input.created_on] = _registration_moment(row.input.created_on, now)
     customers = []
     for row in rows:
         fields = row.fields
-        effective = _registration_moment(row.input.created_on, now)
+        effective = moments[row.input.created_on]
         customer = Customer(**fields, region=row.region, created_on=row.input.created_on or today, created_by=actor,
                             owner=row.owner, owned_since=effective if row.owner else None,
                             normalised_name=normalise_company_name(fields["name"]).full[:200])
         row.customer = customer
         customers.append(customer)
-    Customer.objects.bulk_create(customers, batch_size=500)
+    instances_insert(customers)
     contacts: list[Contact] = []
     for row in rows:
         for values in row.contacts:
             contacts.append(Contact(customer=row.customer, **values))
-    if contacts:
-        Contact.objects.bulk_create(contacts, batch_size=500)
+    instances_insert(contacts)
     entries: list[AuditEntry] = []
-    ledger: list[OwnershipChange] = []
-    timeline: list[TimelineEntry] = []
+    ledger: list[tuple[Any, ...]] = []
+    timeline: list[tuple[Any, ...]] = []
     keys: list[tuple[int, str, int]] = []
-    registered_by = str(actor) if actor is not None else _("the system")
+    actor_id = actor.pk if actor is not None else None
+    registered = (_("Registered by %(who)s") % {"who": str(actor) if actor is not None else _("the system")})[:400]
     shared_pool = _("shared pool")
     first_registration = _("first registration")
+    ownership_action = f"customers.ownership.{kind}"
+    ownership_kind = f"ownership.{kind}"
     contact_index = 0
     for row in rows:
         if row.customer is None:  # pragma: no cover - set above for every row
             continue
         customer = row.customer
-        effective = _registration_moment(row.input.created_on, now)
+        customer_id = customer.pk
+        effective = moments[row.input.created_on]
         for _values in row.contacts:
             contact = contacts[contact_index]
             contact_index += 1
             entries.append(AuditEntry(action="customers.contact.created", obj=contact,
-                                      changes=diff({}, snapshot(contact, CONTACT_FIELDS)),
+                                      changes=_created(snapshot(contact, CONTACT_FIELDS)),
                                       object_label=f"{customer} · {contact}"))
         entries.append(AuditEntry(action="customers.customer.created", obj=customer,
-                                  changes=diff({}, snapshot(customer, (*CUSTOMER_FIELDS, "owner"))),
+                                  changes=_created(snapshot(customer, _CREATED_FIELDS)),
                                   reason=row.proceed["reason"] if row.proceed else ""))
-        timeline.append(TimelineEntry(customer=customer, occurred_at=effective, kind="customer.registered",
-                                      actor=actor, summary=(_("Registered by %(who)s") % {"who": registered_by})[:400],
-                                      data={}))
+        timeline.append((customer_id, effective, "customer.registered", actor_id, registered, {}))
         if row.proceed:
-            timeline.append(TimelineEntry(
-                customer=customer, occurred_at=now, kind="customer.possible_duplicate", actor=actor,
-                summary=(_("Registered despite similar customers: %(reason)s") % {"reason": row.proceed["reason"]})[:400],
-                data=row.proceed))
+            timeline.append((customer_id, now, "customer.possible_duplicate", actor_id, (_(
+                "Registered despite similar customers: %(reason)s") % {"reason": row.proceed["reason"]})[:400],
+                row.proceed))
         owner_id = row.owner.pk if row.owner is not None else None
-        ledger.append(OwnershipChange(customer=customer, from_owner_id=None, to_owner_id=owner_id, kind=kind,
-                                      effective_at=effective, reason=first_registration, actor=actor))
-        entries.append(AuditEntry(action=f"customers.ownership.{kind}", obj=customer, reason=first_registration,
+        ledger.append((customer_id, None, owner_id, kind, effective, first_registration, actor_id, None, ""))
+        entries.append(AuditEntry(action=ownership_action, obj=customer, reason=first_registration,
                                   changes={"owner": {"before": None, "after": owner_id}}))
-        timeline.append(TimelineEntry(
-            customer=customer, occurred_at=effective, kind=f"ownership.{kind}", actor=actor,
-            summary=(_("Owner: %(before)s → %(after)s") % {
-                "before": shared_pool, "after": row.owner.full_name if row.owner is not None else shared_pool})[:400],
-            data={"from": None, "to": owner_id, "reason": first_registration}))
+        timeline.append((customer_id, effective, ownership_kind, actor_id, (_("Owner: %(before)s → %(after)s") % {
+            "before": shared_pool, "after": row.owner.full_name if row.owner is not None else shared_pool})[:400],
+            {"from": None, "to": owner_id, "reason": first_registration}))
         if customer.status in LIVE_STATUSES:
             # The keys of the record the check profiled: the same as `customer_keys_refresh` computes from the
             # stored rows (the record differs only in its external id, which no key depends on).
-            keys.extend((customer.pk, key, weight) for key, weight in row.weights.items())
-            cache.remember(customer.pk, row.profile)
-    OwnershipChange.objects.bulk_create(ledger, batch_size=500)
-    TimelineEntry.objects.bulk_create(timeline, batch_size=500)
+            keys.extend((customer_id, key, weight) for key, weight in row.weights.items())
+            cache.remember(customer_id, row.profile)
+    rows_insert(OwnershipChange, _LEDGER_COLUMNS, ledger)
+    rows_insert(TimelineEntry, _TIMELINE_COLUMNS, timeline)
     # Some twenty keys per customer: inserted without building model instances.
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {connection.ops.quote_name(DedupeKey._meta.db_table)} "  # noqa: S608
                            "(customer_id, key, weight) VALUES (%s, %s, %s)", keys)
     audit_record_many(actor=actor, entries=entries)
-    dedupe_stop_keys_update(keys={key for _customer, key, _weight in keys})
+    _stop_keys_record({key for _customer, key, _weight in keys})
+
+
+Assign = Callable[[list[CustomerInput]], None]
 
 
 def customers_create_many(*, actor: User | None, inputs: Sequence[CustomerInput], kind: str = OwnershipKind.IMPORT,
-                          cache: BatchCache | None = None) -> list[CustomerOutcome]:
+                          cache: BatchCache | None = None, assign: Assign | None = None) -> list[CustomerOutcome]:
     """Register `inputs` in order, as `customer_create` would one by one; one outcome per input, in order.
+
+    `assign` is for callers that choose the owners themselves (allocation): called after the duplicate check
+    with the inputs it accepted, in order, it sets their `owner` / `to_pool` (and `fields["pool"]`), so that a
+    refused input takes no one's turn. If the owner checks then refuse one of them, the check is run again
+    without it and `assign` called again from the start. With `assign` the inputs are one batch, whatever
+    their number.
 
     Call inside a transaction (an import's); the batch's writes are one savepoint.
     """
     if actor is not None and not actor.has_right(Right.EDIT_BUSINESS_DATA):
         raise PermissionRefused(extra={"right": str(Right.EDIT_BUSINESS_DATA)})
     cache = cache or BatchCache()
+    if assign is not None:
+        return _create_chunk(actor, list(inputs), kind, cache, assign)
     outcomes: list[CustomerOutcome] = []
     for chunk in _chunks(list(inputs), BATCH_SIZE):
-        outcomes.extend(_create_chunk(actor, list(chunk), kind, cache))
+        outcomes.extend(_create_chunk(actor, list(chunk), kind, cache, None))
     return outcomes
 
 
-def _create_chunk(actor: User | None, inputs: list[CustomerInput], kind: str, cache: BatchCache) -> list[CustomerOutcome]:
+def _create_chunk(actor: User | None, inputs: list[CustomerInput], kind: str, cache: BatchCache,
+                  assign: Assign | None) -> list[CustomerOutcome]:
     rows: list[_Row] = []
     outcomes: dict[int, CustomerOutcome] = {}
     for position, item in enumerate(inputs):
         try:
-            rows.append(_prepare(actor, item, cache))
+            row = _prepare_record(item, cache)
+            if assign is None:
+                _prepare_owner(actor, row, cache)
         except DomainError as exc:
             outcomes[position] = CustomerOutcome(input=item, error=exc)
+            continue
+        rows.append(row)
     _unique_clashes(rows)
-    candidates = [row for row in rows if row.outcome is None]
-    _dedupe_verdicts(actor, candidates, cache)
-    accepted = [row for row in candidates if row.outcome is None]
+    while True:
+        candidates = [row for row in rows if row.outcome is None]
+        in_batch = _dedupe_verdicts(candidates, cache)
+        accepted = [row for row in candidates if not row.refused]
+        if assign is None:
+            break
+        assign([row.input for row in accepted])
+        retry = False
+        for row in accepted:
+            try:
+                _prepare_owner(actor, row, cache)
+            except DomainError as exc:
+                row.outcome = CustomerOutcome(input=row.input, error=exc)
+                retry = True
+        if not retry:
+            break
+    _verdict_outcomes(actor, candidates, in_batch)
     try:
         with transaction.atomic():
             _write(actor, accepted, kind, cache)

@@ -188,3 +188,54 @@ def test_stop_keys_follow_the_lookups_limit(world, pool):
     DedupeStopKey.objects.filter(key__in=keys).update(customers=STOP_KEY_LIMIT + 1)
     [skipped] = customers_create_many(actor=None, inputs=inputs([COMPANIES[4]], to_pool=True))
     assert skipped.customer is not None
+
+
+def test_the_batch_chooses_the_pool_customer_create_chooses(world):
+    # given: department pools at two depths, pools of a province and of a city, a plain pool, an inactive one
+    from kamguard.customers.services.records import _default_pool
+    from kamguard.org.models import Region
+
+    hangzhou_district, hangzhou, zhejiang = (Region.objects.get(code=c) for c in ("330106", "330100", "330000"))
+    chengdu = Region.objects.get(code="510104")
+    plain = pool_save(actor=None, name="总公海")
+    pool_save(actor=None, name="浙江公海", region=zhejiang)
+    pool_save(actor=None, name="杭州公海", region=hangzhou)
+    pool_save(actor=None, name="停用公海", region=hangzhou, is_active=False)
+    owners = [None, world.alice, world.carol, world.adam]
+    regions = [None, hangzhou_district, hangzhou, zhejiang, chengdu]
+    # when / then: without department pools the region decides, then the plain pool
+    cache = bulk.BatchCache()
+    for owner in owners:
+        for region in regions:
+            assert cache.default_pool(region, owner) == _default_pool(region, owner), (owner, region)
+    assert cache.default_pool(hangzhou_district, None).name == "杭州公海"
+    assert cache.default_pool(chengdu, None) == plain
+    # and: with department pools the deepest one containing the owner's department wins
+    pool_save(actor=None, name="公司公海", department=world.company)
+    pool_save(actor=None, name="华东公海", department=world.east)
+    cache = bulk.BatchCache()
+    for owner in owners:
+        for region in regions:
+            assert cache.default_pool(region, owner) == _default_pool(region, owner), (owner, region)
+    assert cache.default_pool(chengdu, world.alice).name == "华东公海"
+
+
+def test_keys_crossing_the_limit_become_stop_keys(world, pool, monkeypatch):
+    # given: a limit of two customers per key, and one shared key recorded already with an old count
+    from django.db.models import Count
+
+    from kamguard.customers.models import DedupeStopKey
+
+    monkeypatch.setattr(bulk, "STOP_KEY_LIMIT", 2)
+    DedupeStopKey.objects.create(key="b:电子", customers=99)
+    # when: three distinct companies sharing some keys (电子, the abbreviation 深圳), in two batches
+    first = customers_create_many(actor=None, inputs=inputs(["深圳市腾达电子科技有限公司"], to_pool=True))
+    assert DedupeStopKey.objects.count() == 1
+    later = customers_create_many(actor=None, inputs=inputs(["深圳市华强电子科技有限公司", "深圳市光明电子科技有限公司"],
+                                                            to_pool=True))
+    # then: the keys held by more than two customers are recorded with their counts; the recorded one is kept
+    assert all(o.customer is not None for o in [*first, *later])
+    counts = dict(DedupeKey.objects.values("key").annotate(n=Count("customer")).values_list("key", "n"))
+    expected = {key: n for key, n in counts.items() if n > 2}
+    assert "a:深圳" in expected
+    assert dict(DedupeStopKey.objects.values_list("key", "customers")) == {**expected, "b:电子": 99}
