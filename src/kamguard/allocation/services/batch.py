@@ -9,11 +9,12 @@
   inserts, one audit chain lock), and the intake and decision rows by `bulk_create`.
 
 Call inside a transaction (an import's) or not (each batch is then its own). Each batch takes the allocation
-lock first, so it never interleaves with single intakes. When the duplicate check refuses some leads of a
-batch (a duplicate, or a possible duplicate without a reason), the batch's writes are undone and redone
-without them, so the refused leads consume no round-robin turn and no capacity; those leads then go through
-the single path (`intake_submit`'s), which sends a duplicate to its owner's attention and holds a possible
-duplicate for review.
+lock first, so it never interleaves with single intakes. The engine decides only the leads the duplicate
+check accepts (`customers_create_many` calls back between its check and its writes), so a refused lead — a
+duplicate, or a possible duplicate without a reason — consumes no round-robin turn and no capacity; those
+leads then go through the single path (`intake_submit`'s), which sends a duplicate to its owner's attention
+and holds a possible duplicate for review. Reference data (regions, industries, pools, people) is read once
+per call.
 """
 
 from __future__ import annotations
@@ -39,14 +40,21 @@ from kamguard.allocation.models import (
 )
 from kamguard.allocation.reasons import Names, decision_sentence
 from kamguard.allocation.services.common import allocation_lock
-from kamguard.allocation.services.intake import _decide, _require_submit, _rule_set, intake_fields_clean
+from kamguard.allocation.services.intake import (
+    ReferenceLookup,
+    _decide,
+    _require_submit,
+    _rule_set,
+    intake_fields_clean,
+)
 from kamguard.allocation.services.rulesets import version_ruleset
 from kamguard.allocation.services.state import LoadedState, cursors_commit, state_load, subject_build
 from kamguard.core.audit import AuditEntry, audit_record_many
 from kamguard.core.errors import DomainError, ValidationFailed
+from kamguard.core.io.inserts import instances_insert, rows_insert
 from kamguard.customers.models import Customer, OwnershipKind, Pool, TimelineEntry
 from kamguard.customers.services.bulk import BatchCache, CustomerInput, CustomerOutcome, customers_create_many
-from kamguard.org.models import Industry, Region, User
+from kamguard.org.models import Industry, User
 
 BATCH_SIZE = 1000
 
@@ -84,26 +92,33 @@ class _Refused(Exception):
 
 @dataclass
 class _Lookups:
+    """Reference data for one call, each read once: people, pools, industries, and the region and industry
+    codes of the submitted texts (as `intake_fields_clean` resolves them)."""
+
     users: dict[int, User] = field(default_factory=dict)
-    pools: dict[int, Pool] = field(default_factory=dict)
-    industries: dict[str, Industry] = field(default_factory=dict)
+    pools: dict[int, Pool | None] = field(default_factory=dict)
+    industries: dict[str, Industry | None] = field(default_factory=dict)
+    references: ReferenceLookup = field(default_factory=lambda: ReferenceLookup())
 
     def user(self, pk: int) -> User:
         if pk not in self.users:
             self.users[pk] = User.objects.select_related("department").get(pk=pk)
         return self.users[pk]
 
-    def pool(self, pk: int) -> Pool:
+    def users_load(self, pks: set[int]) -> None:
+        """Read the people not read yet, in one query."""
+        wanted = pks - set(self.users)
+        if wanted:
+            self.users.update(User.objects.select_related("department").in_bulk(wanted))
+
+    def pool(self, pk: int) -> Pool | None:
         if pk not in self.pools:
-            self.pools[pk] = Pool.objects.get(pk=pk)
+            self.pools[pk] = Pool.objects.filter(pk=pk).first()
         return self.pools[pk]
 
     def industry(self, code: str) -> Industry | None:
         if code not in self.industries:
-            found = Industry.objects.filter(code=code).first()
-            if found is None:
-                return None
-            self.industries[code] = found
+            self.industries[code] = Industry.objects.filter(code=code).first()
         return self.industries[code]
 
 
@@ -134,7 +149,7 @@ def _batch(*, actor: User | None, channel: str, rule_set: RuleSet | None, result
     now = timezone.now()
     for position, result in enumerate(results):
         try:
-            clean = intake_fields_clean(dict(result.lead.fields))
+            clean = intake_fields_clean(dict(result.lead.fields), references=lookups.references)
         except ValidationFailed as exc:
             result.error = exc
             continue
@@ -146,27 +161,31 @@ def _batch(*, actor: User | None, channel: str, rule_set: RuleSet | None, result
             if rule_set is not None else None
         ruleset = version_ruleset(version) if version is not None else None
         loaded = state_load(ruleset=ruleset, on=on) if ruleset is not None else None
-        refused: set[int] = set()
+        # Leads that took a decision and then were not registered (only when a write clashed with a concurrent
+        # writer and the batch was replayed row by row): undone, and redone without them.
+        failed: set[int] = set()
         while True:
-            accepted = [p for p in pending if p.position not in refused]
+            accepted = [p for p in pending if p.position not in failed]
             try:
                 with transaction.atomic():
-                    state = _decide_all(accepted, ruleset, loaded, channel, lookups)
-                    _create_customers(accepted, cache)
-                    newly = {p.position for p in accepted if p.outcome is None or p.outcome.error is not None}
+                    decider = _Decider(ruleset, loaded, channel, lookups)
+                    _create_customers(accepted, decider, cache)
+                    newly = {p.position for p in decider.decided if p.outcome is None or p.outcome.error is not None}
                     if newly:
                         raise _Refused(newly)
                     break
             except _Refused as exc:
-                refused |= exc.positions
+                failed |= exc.positions
                 cache.profiles.clear()  # it remembered customers the rollback just removed
-        if loaded is not None and state is not None:
-            loaded.state = state
+        if loaded is not None and decider.state is not None:
+            loaded.state = decider.state
             cursors_commit(loaded=loaded)
-        _write_log(actor=actor, channel=channel, rule_set=rule_set, version=version, accepted=accepted,
+        registered = [p for p in accepted if p.outcome is not None and p.outcome.customer is not None]
+        _write_log(actor=actor, channel=channel, rule_set=rule_set, version=version, accepted=registered,
                    results=results)
         # The refused leads one by one, after the batch (a duplicate may be of a lead just written).
-        for item in sorted((p for p in pending if p.position in refused), key=lambda p: p.submitted_at):
+        refused = [p for p in pending if p.position in failed or p.outcome is None or p.outcome.customer is None]
+        for item in sorted(refused, key=lambda p: p.submitted_at):
             intake = Intake(channel=channel, submitted_at=item.submitted_at, submitted_by=actor, fields=item.clean,
                             expected_value=Decimal(item.clean["expected_value"]) if item.clean.get(
                                 "expected_value") else None, ip_address=item.lead.ip_address,
@@ -178,77 +197,60 @@ def _batch(*, actor: User | None, channel: str, rule_set: RuleSet | None, result
                 results[item.position].error = exc
 
 
-def _decide_all(accepted: list[_Pending], ruleset: Any, loaded: LoadedState | None, channel: str,
-                lookups: _Lookups) -> AllocationState | None:
-    """The engine on a copy of the loaded state, lead by lead (a retry starts again from the loaded state)."""
-    if ruleset is None or loaded is None:
-        for item in accepted:
-            item.decision, item.owner, item.outcome = None, None, None
-        return None
-    state = loaded.state.copy()
-    for item in accepted:
-        subject = subject_build(ref=f"lead:{item.position}", fields=item.clean, channel=channel)
-        item.decision = allocate(subject, ruleset, state)
-        item.owner = lookups.user(item.decision.person_id) if item.decision.person_id is not None else None
-        item.outcome = None
-    return state
+class _Decider:
+    """The engine for the leads the duplicate check accepted: called back by `customers_create_many` with their
+    inputs, it decides them in order on a fresh copy of the loaded state (a second call starts again) and sets
+    each input's owner, or the pool it goes to."""
+
+    def __init__(self, ruleset: Any, loaded: LoadedState | None, channel: str, lookups: _Lookups) -> None:
+        self.ruleset, self.loaded, self.channel, self.lookups = ruleset, loaded, channel, lookups
+        self.pending: dict[int, _Pending] = {}
+        self.decided: list[_Pending] = []
+        self.state: AllocationState | None = None
+
+    def __call__(self, inputs: list[CustomerInput]) -> None:
+        self.decided = [self.pending[item.ref] for item in inputs]
+        self.state = self.loaded.state.copy() if self.ruleset is not None and self.loaded is not None else None
+        for item in self.decided:
+            if self.state is not None:
+                subject = subject_build(ref=f"lead:{item.position}", fields=item.clean, channel=self.channel)
+                item.decision = allocate(subject, self.ruleset, self.state)
+            else:
+                item.decision = None
+        self.lookups.users_load({item.decision.person_id for item in self.decided
+                                 if item.decision is not None and item.decision.person_id is not None})
+        for item, customer_input in zip(self.decided, inputs, strict=True):
+            decision = item.decision
+            item.owner = self.lookups.user(decision.person_id) if decision is not None and \
+                decision.person_id is not None else None
+            customer_input.owner, customer_input.to_pool = item.owner, item.owner is None
+            # A person's customer goes to the pool customer_create gives it (the department's, the region's);
+            # a lead for a pool goes to the decision's pool.
+            customer_input.fields.pop("pool", None)
+            if item.owner is None and decision is not None and decision.pool_id is not None:
+                customer_input.fields["pool"] = self.lookups.pool(decision.pool_id)
 
 
-def _create_customers(accepted: list[_Pending], cache: BatchCache) -> None:
-    wanted = {item.clean["region"] for item in accepted if item.clean.get("region")} - set(cache.regions)
-    if wanted:
-        cache.regions.update({r.code: r for r in Region.objects.filter(code__in=wanted).select_related(
-            "parent__parent")})
+def _create_customers(accepted: list[_Pending], decider: _Decider, cache: BatchCache) -> None:
     inputs = []
     for item in accepted:
         clean = item.clean
         fields: dict[str, Any] = {k: clean[k] for k in ("uscc", "english_name", "aliases", "address", "website",
                                                         "size", "tier", "source", "external_id") if clean.get(k)}
         if clean.get("industry"):
-            fields["industry"] = None
-        decision = item.decision
-        if item.owner is None and decision is not None and decision.pool_id is not None:
-            fields["pool"] = None  # set below (a model instance)
+            fields["industry"] = decider.lookups.industry(clean["industry"])
+        decider.pending[item.position] = item
+        item.decision, item.owner, item.outcome = None, None, None
         inputs.append(CustomerInput(
-            ref=item.position, name=clean["name"], fields=fields, owner=item.owner, to_pool=item.owner is None,
+            ref=item.position, name=clean["name"], fields=fields, to_pool=True,
             created_on=_created_on(item.submitted_at), region=cache.region(clean["region"]) if clean.get(
                 "region") else None, duplicate_reason=(item.lead.duplicate_reason or "").strip(),
             contacts=[{k: clean[f"contact_{k}"] for k in ("name", "title", "phone", "email")
                        if clean.get(f"contact_{k}")}] if clean.get("contact_name") else []))
-    industries = {i.code: i for i in Industry.objects.filter(code__in={a.clean.get("industry") for a in accepted})}
-    pools = {p.pk: p for p in Pool.objects.filter(pk__in={i.decision.pool_id for i in accepted
-                                                            if i.decision is not None and i.decision.pool_id})}
-    for item, customer_input in zip(accepted, inputs, strict=True):
-        if item.owner is not None:
-            pool = _department_pool(item.owner, cache)
-            if pool is not None:
-                customer_input.fields["pool"] = pool
-        if "industry" in customer_input.fields:
-            customer_input.fields["industry"] = industries.get(item.clean["industry"])
-        if "pool" in customer_input.fields and item.decision is not None and item.decision.pool_id is not None:
-            customer_input.fields["pool"] = pools.get(item.decision.pool_id)
-    outcomes = customers_create_many(actor=None, inputs=inputs, kind=OwnershipKind.ALLOCATION, cache=cache)
+    outcomes = customers_create_many(actor=None, inputs=inputs, kind=OwnershipKind.ALLOCATION, cache=cache,
+                                     assign=decider)
     for item, outcome in zip(accepted, outcomes, strict=True):
         item.outcome = outcome
-
-
-def _department_pool(owner: User, cache: BatchCache) -> Pool | None:
-    """The pool `customer_create` would give an owner's customer when a department pool contains the owner's
-    department (the deepest); None: let `customers_create_many` choose (by region, then the first pool)."""
-    if not owner.department_id:
-        return None
-    key = (owner.department_id, "department")
-    if key not in cache.pools:
-        department = owner.department
-        found = None
-        for pool in Pool.objects.filter(is_active=True, department__isnull=False).select_related(
-                "department").order_by("-department__depth", "pk"):
-            if department is not None and pool.department is not None and department.path.startswith(
-                    pool.department.path):
-                found = pool
-                break
-        cache.pools[key] = found
-    return cache.pools[key]
 
 
 def _created_on(moment: dt.datetime) -> dt.date | None:
@@ -274,24 +276,24 @@ def _write_log(*, actor: User | None, channel: str, rule_set: RuleSet | None, ve
             duplicate_reason=(item.lead.duplicate_reason or "").strip(), rule_set=rule_set,
             outcome=IntakeOutcome.ALLOCATED if item.owner is not None else IntakeOutcome.POOL,
             customer=item.outcome.customer, decided_at=decided))
-    Intake.objects.bulk_create(intakes, batch_size=500)
     rows = []
     for item, intake in zip(accepted, intakes, strict=True):
         customer: Customer = intake.customer  # type: ignore[assignment]
         rows.append(_decision_row(item, intake, customer, version))
-    AllocationDecision.objects.bulk_create(rows, batch_size=500)
     names = Names().load(people=[r.person_id for r in rows], teams=[r.team_id for r in rows],
                          pools=[r.pool_id for r in rows])
     rules_json = version.rules if version is not None else None
+    for intake, row in zip(intakes, rows, strict=True):
+        # The sentence needs no ids: the intake is inserted with it (no second write of the detail).
+        intake.outcome_detail = decision_sentence(row, names=names, rules=rules_json)[:2000]
+    instances_insert(intakes)
+    instances_insert(rows)
     timeline = []
     entries = []
     for item, intake, row in zip(accepted, intakes, rows, strict=True):
-        sentence = decision_sentence(row, names=names, rules=rules_json)
-        intake.outcome_detail = sentence[:2000]
         customer = row.customer
-        timeline.append(TimelineEntry(customer=customer, occurred_at=item.submitted_at, kind="allocation.decided",
-                                      actor=None, summary=sentence[:400],
-                                      data={"decision": row.pk, "reason_code": row.reason_code}))
+        timeline.append((customer.pk, item.submitted_at, "allocation.decided", None, intake.outcome_detail[:400],
+                         {"decision": row.pk, "reason_code": row.reason_code}))
         entries.append(AuditEntry(
             action="allocation.intake.allocated", obj=intake, object_label=customer.name,
             reason=intake.duplicate_reason, changes={
@@ -301,8 +303,7 @@ def _write_log(*, actor: User | None, channel: str, rule_set: RuleSet | None, ve
                 "rule": {"before": None, "after": row.rule_key or "fallback"},
                 "version": {"before": None, "after": version.number if version else None}}))
         results[item.position].intake = intake
-    Intake.objects.bulk_update(intakes, ["outcome_detail"], batch_size=500)
-    TimelineEntry.objects.bulk_create(timeline, batch_size=500)
+    rows_insert(TimelineEntry, ("customer_id", "occurred_at", "kind", "actor_id", "summary", "data"), timeline)
     audit_record_many(actor=actor, entries=entries)
 
 

@@ -12,7 +12,8 @@ Public (keyword-only):
 - `intake_review(*, actor, intake_id, action, reason, duplicate_of_id=None) -> Intake` — a held intake:
   `proceed` (allocate, with `reason` as the duplicate reason), `duplicate` (it is `duplicate_of_id`: the
   owner's attention) or `reject`. The submitter, a supervisor or an administrator.
-- `intake_fields_clean(fields) -> dict` — the accepted fields (INTAKE_FIELDS), normalised; ValidationFailed.
+- `intake_fields_clean(fields, references=None) -> dict` — the accepted fields (INTAKE_FIELDS), normalised;
+  ValidationFailed. `references`: a `ReferenceLookup` a batch shares (region and industry codes read once).
 - `web_form_token() -> str` and `web_intake_submit(*, fields, ip_address, form_token, honeypot="") -> Intake`
   — the public form: per-address rate limit (Django's cache; WEB_INTAKE_RATE per WEB_INTAKE_WINDOW seconds),
   a honeypot field and a minimum fill time (the signed token records when the form was served). Spam is
@@ -68,6 +69,7 @@ INTAKE_FIELDS = ("name", "uscc", "english_name", "aliases", "region", "address",
                  "contact_email", "note")
 RECORD_REJECTED_CHANNELS = (IntakeChannel.API, IntakeChannel.IMPORT, IntakeChannel.WEB)
 MAX_VALUE = Decimal("1e13")
+_SIZES, _TIERS = list(Size.values), list(Tier.values)  # (an enum's .values builds its list on every read)
 
 WEB_INTAKE_RATE = int(getattr(settings, "ALLOCATION_WEB_INTAKE_RATE", 5))
 WEB_INTAKE_WINDOW = int(getattr(settings, "ALLOCATION_WEB_INTAKE_WINDOW", 600))
@@ -82,8 +84,47 @@ def _text(value: Any, limit: int) -> str:
     return " ".join(str(value or "").split())[:limit] if value is not None else ""
 
 
-def intake_fields_clean(fields: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one branch per field
-    """The submitted fields, normalised: region and industry as codes, expected value as a string."""
+def _region_code(text: str) -> str | None:
+    """The region with this code, else the first by code with this name."""
+    return Region.objects.filter(code=text).values_list("code", flat=True).first() or \
+        Region.objects.filter(name=text).order_by("code").values_list("code", flat=True).first()
+
+
+def _industry_code(text: str) -> str | None:
+    """The industry with this code, else one with this name."""
+    return Industry.objects.filter(code=text).values_list("code", flat=True).first() or \
+        Industry.objects.filter(name=text).values_list("code", flat=True).first()
+
+
+class ReferenceLookup:
+    """The region and industry codes of submitted texts: what a batch of leads (`intake_submit_many`) passes to
+    `intake_fields_clean` instead of two queries per lead. The regions (a few thousand official divisions) are
+    read once, in one query; each industry text is looked up once."""
+
+    def __init__(self) -> None:
+        self._regions: dict[str, str] | None = None
+        self._industries: dict[str, str | None] = {}
+
+    def region_code(self, text: str) -> str | None:
+        if self._regions is None:
+            codes: dict[str, str] = {}
+            by_name: dict[str, str] = {}
+            for code, name in Region.objects.order_by("code").values_list("code", "name"):
+                codes[code] = code
+                by_name.setdefault(name, code)  # the first by code, as _region_code orders them
+            self._regions = {**by_name, **codes}  # a code wins over a name that looks like one
+        return self._regions.get(text)
+
+    def industry_code(self, text: str) -> str | None:
+        if text not in self._industries:
+            self._industries[text] = _industry_code(text)
+        return self._industries[text]
+
+
+def intake_fields_clean(fields: dict[str, Any],  # noqa: C901 - one branch per field
+                        references: ReferenceLookup | None = None) -> dict[str, Any]:
+    """The submitted fields, normalised: region and industry as codes, expected value as a string.
+    `references`: a lookup shared by a batch (else each lead's region and industry are read afresh)."""
     if not isinstance(fields, dict):
         raise ValidationFailed(_("The lead must be a set of named fields."))
     errors: dict[str, list[str]] = {}
@@ -123,7 +164,7 @@ def intake_fields_clean(fields: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
         errors["aliases"] = [_("Give other names as a list, or separated by |.")]
         aliases = []
     clean["aliases"] = [str(a).strip()[:200] for a in aliases if a and str(a).strip()][:20]
-    for key, choices in (("size", Size.values), ("tier", Tier.values)):
+    for key, choices in (("size", _SIZES), ("tier", _TIERS)):
         value = fields.get(key)
         if value in (None, ""):
             continue
@@ -134,16 +175,14 @@ def intake_fields_clean(fields: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
     region = fields.get("region")
     if region not in (None, ""):
         text = str(region).strip()
-        found = Region.objects.filter(code=text).values_list("code", flat=True).first() or \
-            Region.objects.filter(name=text).order_by("code").values_list("code", flat=True).first()
+        found = references.region_code(text) if references is not None else _region_code(text)
         if found is None:
             errors["region"] = [_("No region has this code or name.")]
         clean["region"] = found or ""
     industry = fields.get("industry")
     if industry not in (None, ""):
         text = str(industry).strip()
-        found = Industry.objects.filter(code=text).values_list("code", flat=True).first() or \
-            Industry.objects.filter(name=text).values_list("code", flat=True).first()
+        found = references.industry_code(text) if references is not None else _industry_code(text)
         if found is None:
             errors["industry"] = [_("No industry has this code or name.")]
         clean["industry"] = found or ""

@@ -52,3 +52,51 @@ def test_a_batch_matches_the_single_path(world, alloc):
     single = [intake_submit(actor=None, channel="api", fields={**lead.fields, "name": lead.fields["name"] + "二"}
                             ).customer.owner_id for lead in leads]
     assert batch == single
+
+
+def test_a_held_lead_takes_no_turn_and_nothing_is_undone(world, alloc, django_assert_max_num_queries):
+    # given: a stored customer, and a batch whose second lead is similar to it (no reason given)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer_create(actor=None, name="南京钢铁股份有限公司", to_pool=True)
+    leads = [Lead(fields={"name": COMPANY_NAMES[0], "region": "310115"}),
+             Lead(fields={"name": "南钢股份", "region": "310115"}),
+             Lead(fields={"name": COMPANY_NAMES[1], "region": "310115"}),
+             Lead(fields={"name": COMPANY_NAMES[2], "region": "上海市"}),  # a region by its name
+             Lead(fields={"name": COMPANY_NAMES[3], "region": "310115", "tier": "A"})]
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        results = intake_submit_many(actor=world.sam, channel="import", leads=leads)
+    # then: the held lead took no turn — alice, bob, sue in order; tier A to henry
+    assert [r.intake.outcome for r in results] == ["allocated", "held", "allocated", "allocated", "allocated"]
+    owners = [results[i].intake.customer.owner_id for i in (0, 2, 3, 4)]
+    assert owners == [world.alice.pk, world.bob.pk, world.sue.pk, world.henry.pk]
+    assert results[1].intake.customer is None and Intake.objects.get(pk=results[1].intake.pk).outcome == "held"
+    # and: no batch write was undone (no savepoint rolled back), the regions were read once
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not any(s.startswith("ROLLBACK TO SAVEPOINT") for s in sql)
+    assert sum('FROM "org_region"' in s for s in sql) <= 2
+
+
+def test_regions_and_industries_are_resolved_as_one_by_one(world, alloc):
+    # given: codes, names (one shared by several regions: the first by code), unknown texts
+    from kamguard.allocation.services.intake import ReferenceLookup, intake_fields_clean
+    from kamguard.core.errors import ValidationFailed
+    from kamguard.org.models import Industry, Region
+
+    Industry.objects.get_or_create(code="SOFT", defaults={"name": "软件"})
+    shared = Region.objects.values_list("name", flat=True).order_by("name").filter(
+        name__in=["朝阳区", "鼓楼区", "市辖区"]).first()
+    references = ReferenceLookup()
+    for fields in ({"region": "310115"}, {"region": "上海市"}, {"region": shared}, {"industry": "SOFT"},
+                   {"industry": "软件"}, {"region": "火星"}, {"industry": "未知"}):
+        # when: each with the batch's shared lookup and without
+        outcome = []
+        for refs in (references, None):
+            try:
+                outcome.append(intake_fields_clean({"name": "上海申华精密机械有限公司", **fields}, references=refs))
+            except ValidationFailed as exc:
+                outcome.append(exc.field_errors)
+        # then
+        assert outcome[0] == outcome[1], fields

@@ -239,3 +239,27 @@ def test_keys_crossing_the_limit_become_stop_keys(world, pool, monkeypatch):
     expected = {key: n for key, n in counts.items() if n > 2}
     assert "a:深圳" in expected
     assert dict(DedupeStopKey.objects.values_list("key", "customers")) == {**expected, "b:电子": 99}
+
+
+def test_an_owner_chosen_after_the_check_and_refused_is_taken_out_and_the_rest_chosen_again(world, pool):
+    # given: a caller that chooses owners after the duplicate check, first someone who has left for one input
+    world.bob.is_active = False
+    world.bob.save()
+    calls: list[list[int]] = []
+
+    def assign(accepted: list[CustomerInput]) -> None:
+        calls.append([item.ref for item in accepted])
+        for item in accepted:
+            item.owner, item.to_pool = (world.bob if item.ref == 2 and len(calls) == 1 else world.alice), False
+
+    # when: a duplicate of a stored customer among them
+    customer_create(actor=None, name=COMPANIES[4], to_pool=True)
+    outcomes = customers_create_many(actor=None, kind=OwnershipKind.ALLOCATION, assign=assign,
+                                     inputs=inputs([COMPANIES[0], COMPANIES[1], COMPANIES[4], COMPANIES[2]]))
+    # then: the duplicate was never offered; the refused owner's input taken out and the others chosen again
+    assert calls == [[1, 2, 4], [1, 4]]
+    assert isinstance(outcomes[1].error, ValidationFailed) and "owner" in outcomes[1].error.field_errors
+    assert isinstance(outcomes[2].error, DuplicateCustomer)
+    assert [o.customer.owner for o in (outcomes[0], outcomes[3])] == [world.alice, world.alice]
+    assert OwnershipChange.objects.filter(kind=OwnershipKind.ALLOCATION).count() == 2
+    assert chain_verify().ok
