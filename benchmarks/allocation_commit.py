@@ -25,8 +25,12 @@ PostgreSQL."
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
+import pstats
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -131,6 +135,33 @@ def build_leads(count: int, seed: int, world: dict[str, Any]) -> list[dict[str, 
     return leads
 
 
+class StatementCounter:
+    """SQL statements executed while installed, per statement kind and table."""
+
+    TABLE = re.compile(r'(?:from|into|update)\s+"?(\w+)"?', re.IGNORECASE)
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.tables: Counter[str] = Counter()
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.total += 1
+        found = self.TABLE.search(sql)
+        head = sql.lstrip().split(None, 1)[0].upper()
+        self.tables[f"{head} {found.group(1) if found else '-'}"] += 1
+        return execute(sql, params, many, context)
+
+    def install(self) -> None:
+        from django.db import connection
+
+        connection.execute_wrappers.append(self)
+
+    def uninstall(self) -> None:
+        from django.db import connection
+
+        connection.execute_wrappers.remove(self)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=20_000)
@@ -140,6 +171,8 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the timed batches")
+    parser.add_argument("--profile-out", metavar="PATH", help="with --profile: also write the raw pstats here")
     args = parser.parse_args()
     return on_fresh_database("postgres" if args.postgres else "sqlite", lambda database: run(args, database), keep=args.keep)
 
@@ -174,8 +207,13 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     print(f"{database_version()}; {args.size:,} leads in batches of {BATCH:,}; {load_text()}", flush=True)
     batch_seconds: list[float] = []
     outcomes: Counter[str] = Counter()
+    statements = StatementCounter()
+    statements.install()
+    profiler = cProfile.Profile() if args.profile else None
     cpu_start = time.process_time()
     watch = Stopwatch()
+    if profiler:
+        profiler.enable()
     for offset in range(0, len(timed), BATCH):
         mark = time.perf_counter()
         results = intake_submit_many(actor=None, channel="import", cache=cache, leads=[
@@ -183,8 +221,11 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
                                                             timed_moments[offset:offset + BATCH], strict=True)])
         batch_seconds.append(time.perf_counter() - mark)
         outcomes.update(r.intake.outcome if r.intake else "error" for r in results)
+    if profiler:
+        profiler.disable()
     seconds = watch.seconds()
     cpu_seconds = time.process_time() - cpu_start
+    statements.uninstall()
     created = Customer.objects.count() - before[0]
     per_second = created / seconds
     audit_rows = AuditEvent.objects.count() - before[1]
@@ -212,6 +253,8 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         "batch_1000_p50_ms": batch["p50_ms"], "batch_1000_p95_ms": batch["p95_ms"],
         "single_leads": len(single_seconds), "single_p50_ms": single["p50_ms"], "single_p95_ms": single["p95_ms"],
         "outcomes": dict(outcomes), "audit_rows": audit_rows, "ledger_rows": ledger_rows,
+        "sql_per_customer": round(statements.total / max(1, created), 2),
+        "sql_per_customer_by_table": {k: round(v / max(1, created), 3) for k, v in statements.tables.most_common(20)},
         "checks": {"decisions": decisions, "allocated_or_pooled": allocated, "allocation_ledger_rows": ledger_allocation,
                    "customers_with_two_ledger_rows": two_owner_customers},
         "setup_seconds": round(setup_seconds, 2), "peak_rss_mib": round(peak_rss_mib(), 1),
@@ -230,8 +273,18 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         ("one by one p50 / p95 (ms)", f"{single['p50_ms']} / {single['p95_ms']}"),
         ("checks: decisions = allocated + pooled", f"{decisions} = {allocated}"),
         ("checks: customers with a second ledger row", two_owner_customers),
+        ("SQL statements per customer (batches)", results_json["sql_per_customer"]),
         ("peak RSS (MiB)", results_json["peak_rss_mib"]),
     ])
+    print_table("SQL statements per customer in the batches, by statement and table", ["statement", "per customer"],
+                list(results_json["sql_per_customer_by_table"].items()))
+    if profiler:
+        for order in ("cumulative", "tottime"):
+            stream = io.StringIO()
+            pstats.Stats(profiler, stream=stream).sort_stats(order).print_stats(35)
+            print(stream.getvalue())
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
     write_json(args.json, results_json)
     return 0 if decisions == allocated and two_owner_customers == 0 else 1
 
