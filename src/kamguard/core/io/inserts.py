@@ -3,9 +3,10 @@
 `bulk_create` builds a model instance per row and then, per row and field, runs the field's `pre_save` and
 `get_db_prep_save` and compiles a placeholder: at tens of thousands of rows per second that is most of an
 import's database time. `rows_insert` takes plain rows instead — one tuple of Python values per row, in the
-order of the columns named — works out once per column how Django adapts its values for this database,
-and sends multi-row `INSERT … VALUES (…), (…)` statements (with `RETURNING` the primary keys, in row order,
-as `bulk_create` reads them on both databases).
+order of the columns named — and works out once per column how Django adapts its values for this database.
+SQLite gets multi-row `INSERT … VALUES (…), (…) RETURNING id` statements (the keys in row order, as
+`bulk_create` reads them), or one `executemany` when no keys are wanted; PostgreSQL gets `COPY … FROM STDIN`
+(one round trip, no statement text to parse per value), the keys drawn from the table's sequence first.
 
 The values stored are those `bulk_create` would store:
 
@@ -105,29 +106,76 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     all_fields: list[models.Field[Any, Any]] = [*fields, *missing]  # type: ignore[list-item]
     adapters = [_adapter(field) for field in all_fields]
     fillers = [_filler(field) for field in missing]
+    values: list[Sequence[Any]] = []
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"{model.__name__}: {len(columns)} values expected, {len(row)} given")
+        full = [*row, *(fill() for fill in fillers)] if fillers else row
+        values.append([value if adapt is None or value is None else adapt(value)
+                       for adapt, value in zip(adapters, full, strict=True)])
+    table, names = str(meta.db_table), [str(field.column) for field in all_fields]
+    if connection.vendor == "postgresql":
+        ids: list[int] = []
+        if returning_ids:
+            ids = _next_ids(table, str(pk.column), len(values))
+            names.insert(0, str(pk.column))
+            values = [[pk_value, *row] for pk_value, row in zip(ids, values, strict=True)]
+        _copy(table, names, values)
+        return ids
+    if not returning_ids:
+        plain_rows_insert(table, names, values)
+        return []
+    return _values_insert(table, names, values, returning=str(pk.column))
+
+
+def plain_rows_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows whose values both drivers take as they are (text, numbers, None, or values already adapted) into a
+    table, e.g. a temporary one: `executemany` on SQLite, `COPY … FROM STDIN` on PostgreSQL."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy(table, columns, rows)
+        return
     quote = connection.ops.quote_name
-    column_sql = ", ".join(quote(str(field.column)) for field in all_fields)
-    placeholder = "(" + ", ".join(["%s"] * len(all_fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+                           f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+
+
+def _values_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, returning: str) -> list[int]:
+    """Multi-row `INSERT … VALUES … RETURNING`: the new keys in row order, as bulk_create reads them."""
+    quote = connection.ops.quote_name
+    column_sql = ", ".join(quote(name) for name in columns)
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     limit = connection.features.max_query_params or 65535
-    per_statement = max(1, min(MAX_ROWS_PER_STATEMENT, limit // len(all_fields)))
-    returning = f" RETURNING {quote(str(pk.column))}" if returning_ids else ""
+    per_statement = max(1, min(MAX_ROWS_PER_STATEMENT, limit // len(columns)))
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                if len(row) != len(columns):
-                    raise ValueError(f"{model.__name__}: {len(columns)} values expected, {len(row)} given")
-                values = [*row, *(fill() for fill in fillers)] if fillers else row
-                params.extend(value if adapt is None or value is None else adapt(value)
-                              for adapt, value in zip(adapters, values, strict=True))
-            sql = (f"INSERT INTO {quote(meta.db_table)} ({column_sql}) "  # noqa: S608 - quoted names, bound values
-                   f"VALUES {', '.join([placeholder] * len(chunk))}{returning}")
-            cursor.execute(sql, params)
-            if returning_ids:
-                ids.extend(row[0] for row in cursor.fetchall())
+            cursor.execute(f"INSERT INTO {quote(table)} ({column_sql}) "  # noqa: S608 - quoted names, bound values
+                           f"VALUES {', '.join([placeholder] * len(chunk))} RETURNING {quote(returning)}",
+                           [value for row in chunk for value in row])
+            ids.extend(row[0] for row in cursor.fetchall())
     return ids
+
+
+def _next_ids(table: str, column: str, count: int) -> list[int]:
+    """PostgreSQL: `count` new keys from the column's sequence (what the inserts would have drawn)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [connection.ops.quote_name(table), column, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL `COPY … FROM STDIN`: one round trip, values dumped by psycopg as a query's would be."""
+    quote = connection.ops.quote_name
+    # The driver's cursor (Django's has no copy()), its errors turned into Django's (IntegrityError …).
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
+            f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def instances_insert(objs: Sequence[models.Model]) -> None:

@@ -115,3 +115,17 @@ def test_bad_calls_are_refused(world):
     with pytest.raises(ValueError, match="new instances"):
         instances_insert([world.alice])
     assert rows_insert(TimelineEntry, ("kind",), []) == []
+
+
+def test_a_clash_is_django_s_integrity_error(world):
+    # given: a customer with an external id
+    from django.db import IntegrityError, transaction
+
+    Customer.objects.create(name="甲", external_id="X-1", created_on=dt.date(2025, 1, 1))
+    # when / then: inserting it again is refused with the error the callers catch, whatever the database
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(Customer, ("name", "external_id", "created_on"), [("乙", "X-1", dt.date(2025, 1, 1))],
+                    returning_ids=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(Customer, ("name", "external_id", "created_on"), [("乙", "X-1", dt.date(2025, 1, 1))])
+    assert Customer.objects.count() == 1
