@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import AuditEntry, audit_record_many, snapshot
 from kamguard.core.errors import DomainError, PermissionRefused, ValidationFailed
-from kamguard.core.io.inserts import instances_insert, rows_insert
+from kamguard.core.io.inserts import instances_insert, plain_rows_insert, rows_insert
 from kamguard.customers.domain.dedupe import (
     BlockingKey,
     CandidateIndex,
@@ -66,7 +66,7 @@ from kamguard.customers.services.dedupe import (
     STOP_KEY_LIMIT,
     CandidateView,
     _records,
-    candidate_views,
+    candidate_views_many,
 )
 from kamguard.customers.services.records import (
     CONTACT_FIELDS,
@@ -258,7 +258,7 @@ def database_candidates_many(queries: Sequence[dict[str, int]], limit: int = DAT
         return results
     with connection.cursor() as cursor:
         quoted = _query_table(cursor)
-        cursor.executemany(f"INSERT INTO {quoted} (qno, key, weight) VALUES (%s, %s, %s)", rows)  # noqa: S608
+        plain_rows_insert(QUERY_TABLE, ("qno", "key", "weight"), rows)
         if per_key_limit is not None:
             cursor.execute(f"DELETE FROM {quoted} WHERE key IN (SELECT s.key FROM "  # noqa: S608 - constant names
                            f"{connection.ops.quote_name(DedupeStopKey._meta.db_table)} s WHERE s.customers > %s)",
@@ -284,8 +284,7 @@ def _stop_keys_record(keys: set[str]) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         quoted = _query_table(cursor)
-        cursor.executemany(f"INSERT INTO {quoted} (qno, key, weight) VALUES (0, %s, 0)",  # noqa: S608
-                           [(key,) for key in keys])
+        plain_rows_insert(QUERY_TABLE, ("qno", "key", "weight"), [(0, key, 0) for key in keys])
         cursor.execute(
             f"SELECT q.key, COUNT(*) FROM {quoted} q JOIN {quote(DedupeKey._meta.db_table)} k ON k.key = q.key "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM {quote(DedupeStopKey._meta.db_table)} s WHERE s.key = q.key) "
@@ -343,12 +342,10 @@ def _prepare_owner(actor: User | None, row: _Row, cache: BatchCache) -> None:
     row.owner = owner
 
 
-def _batch_candidate_views(actor: User | None, result: CheckResult, batch: dict[str, _Row]) -> list[dict[str, Any]]:
-    """What the user may see of the candidates: stored customers through `candidate_views`, and rows accepted
-    earlier in this batch (the caller's own input) as they were entered."""
-    stored = CheckResult(verdict=result.verdict, candidates=tuple(
-        m for m in result.candidates if not m.external_id.startswith(NEW_PREFIX)))
-    views = {key: view.as_dict() for key, view in candidate_views(viewer=actor, result=stored).items()}
+def _batch_candidate_views(result: CheckResult, stored: dict[str, CandidateView],
+                           batch: dict[str, _Row]) -> list[dict[str, Any]]:
+    """What the user may see of the candidates: stored customers as `candidate_views` shows them (`stored`), and
+    rows accepted earlier in this batch (the caller's own input) as they were entered."""
     ordered = []
     for match in result.candidates:
         if match.external_id.startswith(NEW_PREFIX):
@@ -358,8 +355,8 @@ def _batch_candidate_views(actor: User | None, result: CheckResult, batch: dict[
                 customer_id=None, external_id=row.fields.get("external_id") or "", name=match.name, score=match.score,
                 reasons=match.reasons, owner_name=owner.full_name if owner else _("shared pool"),
                 owner_team="", visible=True).as_dict())
-        elif match.external_id in views:
-            ordered.append(views[match.external_id])
+        elif match.external_id in stored:
+            ordered.append(stored[match.external_id].as_dict())
     return ordered
 
 
@@ -394,11 +391,14 @@ def _verdict_outcomes(actor: User | None, rows: list[_Row], accepted: dict[str, 
     """The duplicate check's answers, once the owners are known: the errors of the refused rows (what the
     user may see of the candidates, and who owns them), what to record of the possible duplicates that
     proceed with a reason."""
-    for row in rows:
+    warned = [row for row in rows if row.check is not None and row.check.verdict != "unique"]
+    stored_views = candidate_views_many(viewer=actor, results=[CheckResult(
+        verdict=row.check.verdict, candidates=tuple(m for m in row.check.candidates  # type: ignore[union-attr]
+                                                    if not m.external_id.startswith(NEW_PREFIX))) for row in warned])
+    for row, stored in zip(warned, stored_views, strict=True):
         result = row.check
-        if result is None or result.verdict == "unique":
-            continue
-        views = _batch_candidate_views(actor, result, accepted)
+        assert result is not None
+        views = _batch_candidate_views(result, stored, accepted)
         if result.verdict == "duplicate":
             top = views[0] if views else {"name": "", "owner": ""}
             row.outcome = CustomerOutcome(input=row.input, error=DuplicateCustomer(
@@ -505,9 +505,7 @@ def _write(actor: User | None, rows: list[_Row], kind: str, cache: BatchCache) -
     rows_insert(OwnershipChange, _LEDGER_COLUMNS, ledger)
     rows_insert(TimelineEntry, _TIMELINE_COLUMNS, timeline)
     # Some twenty keys per customer: inserted without building model instances.
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {connection.ops.quote_name(DedupeKey._meta.db_table)} "  # noqa: S608
-                           "(customer_id, key, weight) VALUES (%s, %s, %s)", keys)
+    plain_rows_insert(str(DedupeKey._meta.db_table), ("customer_id", "key", "weight"), keys)
     audit_record_many(actor=actor, entries=entries)
     _stop_keys_record({key for _customer, key, _weight in keys})
 

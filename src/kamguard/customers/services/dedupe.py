@@ -244,26 +244,36 @@ def candidates_for_viewer(*, viewer: User | None, result: CheckResult) -> list[C
 
 def candidate_views(*, viewer: User | None, result: CheckResult) -> dict[str, CandidateView]:
     """The same, by the candidate's match id (a customer that no longer exists is left out)."""
-    ids = [int(m.external_id) for m in result.candidates]
+    return candidate_views_many(viewer=viewer, results=[result])[0]
+
+
+def candidate_views_many(*, viewer: User | None, results: Sequence[CheckResult]) -> list[dict[str, CandidateView]]:
+    """`candidate_views` of several results (a batch's refused rows), with one read of their customers."""
+    ids = sorted({int(m.external_id) for result in results for m in result.candidates})
+    if not ids:
+        return [{} for _result in results]
     rows = {c.pk: c for c in Customer.objects.filter(pk__in=ids).select_related("owner", "owner__team")}
     visible = set(ids) if viewer is None else set(
         Customer.objects.filter(customer_visibility_q(viewer), pk__in=ids).values_list("pk", flat=True))
-    views: dict[str, CandidateView] = {}
-    for match in result.candidates:
-        customer = rows.get(int(match.external_id))
-        if customer is None:
-            continue
-        owner = customer.owner
-        shown = customer.pk in visible
-        views[match.external_id] = (CandidateView(
-            customer_id=customer.pk if shown else None, external_id=(customer.external_id or "") if shown else "",
-            name=match.name, score=match.score, reasons=match.reasons if shown else tuple(
-                r for r in match.reasons if not r.startswith(("same phone", "same mail"))),
-            owner_name=owner.full_name if owner else _("shared pool"),
-            owner_team=(owner.team.name if owner and owner.team else ""), visible=shown,
-            claim_token=claim_token_for(viewer=viewer, customer_id=customer.pk)
-            if viewer is not None and owner is not None and owner.pk != viewer.pk else ""))
-    return views
+    answers: list[dict[str, CandidateView]] = []
+    for result in results:
+        views: dict[str, CandidateView] = {}
+        for match in result.candidates:
+            customer = rows.get(int(match.external_id))
+            if customer is None:
+                continue
+            owner = customer.owner
+            shown = customer.pk in visible
+            views[match.external_id] = (CandidateView(
+                customer_id=customer.pk if shown else None, external_id=(customer.external_id or "") if shown else "",
+                name=match.name, score=match.score, reasons=match.reasons if shown else tuple(
+                    r for r in match.reasons if not r.startswith(("same phone", "same mail"))),
+                owner_name=owner.full_name if owner else _("shared pool"),
+                owner_team=(owner.team.name if owner and owner.team else ""), visible=shown,
+                claim_token=claim_token_for(viewer=viewer, customer_id=customer.pk)
+                if viewer is not None and owner is not None and owner.pk != viewer.pk else ""))
+        answers.append(views)
+    return answers
 
 
 CLAIM_TOKEN_SALT = "kamguard.customers.dispute-claim"  # noqa: S105 - a salt, not a secret

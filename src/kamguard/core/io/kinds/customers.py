@@ -282,7 +282,7 @@ class CustomersKind(Kind):
 
 class _Lookups:
     def __init__(self) -> None:
-        self.regions = RegionLookup()
+        self.regions = RegionLookup(preload=True)
         self.people = PersonLookup()
         self.created_rows: dict[str, int] = {}
         self.batch = BatchCache()

@@ -350,3 +350,26 @@ def test_jsonl_import_of_all_three_kinds(book):
     assert run("contacts", contacts, name="k.jsonl").created == 1
     transfers = jsonl_bytes([{"customer": "C-1", "to_owner": None, "effective_on": "2024-01-01"}])
     assert run("transfers", transfers, name="t.jsonl").updated == 1
+
+
+@pytest.mark.django_db
+def test_regions_read_at_once_resolve_as_one_by_one():
+    # given: a code, an unknown code, a unique name, a name several regions share, an unknown name
+    from kamguard.core.io.kinds.common import Problems, RegionLookup
+    from kamguard.org.models import Region
+
+    shared = Region.objects.filter(name="朝阳区").count()
+    assert shared > 1
+    values = ["440300", "999999", "深圳市", "朝阳区", "火星"]
+    # when: each resolved one by one and with every region read at once
+    answers = []
+    for lookup in (RegionLookup(), RegionLookup(preload=True)):
+        found = []
+        for value in values:
+            problems = Problems()
+            region = lookup.resolve(value, "region", problems)
+            found.append((region.code if region else None, region.full_name if region else None, problems.items))
+        answers.append(found)
+    # then
+    assert answers[0] == answers[1]
+    assert answers[0][0][0] == "440300" and answers[0][3][0] is None and "6-digit" in answers[0][3][2][0][1]
