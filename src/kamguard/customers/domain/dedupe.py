@@ -634,11 +634,15 @@ def _name_may_warn(first: NormalisedName, second: NormalisedName) -> bool:
     Different cores score their core similarity plus at most 0.03 (generic words +0.01, same region
     +0.02; everything else lowers it), unless the whole names are one character apart (the typo
     floor). A core similarity of at most WEAK_SCORE therefore ends at most at 0.58."""
-    if first.full == second.full or first.core == second.core:
+    core_a, core_b = first.core, second.core
+    if first.full == second.full or core_a == core_b:
         return True
-    if _region_qualified(first, second) or _region_qualified(second, first):
+    # (_region_qualified's own first tests, inlined: most pairs fail them)
+    if len(core_b) > len(core_a) and core_b.endswith(core_a) and _region_qualified(first, second):
         return True
-    if _one_substitution(first.full, second.full):
+    if len(core_a) > len(core_b) and core_a.endswith(core_b) and _region_qualified(second, first):
+        return True
+    if len(first.full) == len(second.full) and _one_substitution(first.full, second.full):
         return True
     return _core_may_warn(first, second)
 
@@ -684,7 +688,8 @@ def _may_warn(query: Profile, query_registered: bool, candidate: Profile) -> boo
     """
     if query.uscc and query.uscc == candidate.uscc:
         return True
-    if query.phones & candidate.phones or query.domains & candidate.domains:
+    if (query.phones and not query.phones.isdisjoint(candidate.phones)) or (
+            query.domains and not query.domains.isdisjoint(candidate.domains)):
         return True
     both_registered = query_registered and _registered(candidate)
     for a in query.names:
