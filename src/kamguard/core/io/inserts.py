@@ -27,6 +27,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ _PASS_THROUGH = frozenset({
     "TextField",
 })
 MAX_ROWS_PER_STATEMENT = 500
+_ZERO = dt.timedelta(0)
 
 
 def _adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
@@ -54,10 +56,15 @@ def _adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     ops = connection.ops
     if internal == "DateTimeField":
         adapt_datetime = ops.adapt_datetimefield_value
+        # SQLite stores UTC as naive text (str of make_naive(value, UTC)): a time already at offset zero is that
+        # text without its zone.
+        utc_text = connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone_name == "UTC"
 
         def datetime_value(value: Any) -> Any:
             # An aware datetime is already what get_prep_value makes of it: straight to the backend's adapter.
             if type(value) is dt.datetime and value.tzinfo is not None:
+                if utc_text and value.utcoffset() == _ZERO:
+                    return str(value.replace(tzinfo=None))
                 return adapt_datetime(value)
             return generic(value)
 

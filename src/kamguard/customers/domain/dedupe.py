@@ -195,25 +195,25 @@ def pinyin_of(text: str) -> str:
     return "".join(lazy_pinyin(text))
 
 
-def _name_keys(name: NormalisedName) -> Iterator[BlockingKey]:
-    """Keys of one Chinese name (≤ 18): see :func:`blocking_keys`."""
-    yield BlockingKey(f"n:{name.full}", 40)
+def _name_keys(name: NormalisedName) -> Iterator[tuple[str, int]]:
+    """Keys of one Chinese name (≤ 18), as (key, weight): see :func:`blocking_keys`."""
+    yield f"n:{name.full}", 40
     core = name.core
-    yield BlockingKey(f"c:{core}", 20)
+    yield f"c:{core}", 20
     if has_cjk(core):
-        yield BlockingKey(f"y:{pinyin_of(core)}", 10)
+        yield f"y:{pinyin_of(core)}", 10
     if name.brand != core and len(name.brand) >= 2:
-        yield BlockingKey(f"c:{name.brand}", 8)
+        yield f"c:{name.brand}", 8
     for start in range(min(len(core) - 1, MAX_BIGRAMS)):
-        yield BlockingKey(f"b:{core[start:start + 2]}", 3)
+        yield f"b:{core[start:start + 2]}", 3
     if 2 <= len(core) <= MAX_WILDCARD_LENGTH:
         # One-character substitutions: 瑞泰 → 瑞? and ?泰 (what survives a typo in a short core).
         for position in range(len(core)):
-            yield BlockingKey(f"w:{core[:position]}?{core[position + 1:]}", 5)
+            yield f"w:{core[:position]}?{core[position + 1:]}", 5
     # Abbreviations: first character + a later one (南京钢铁 → 南钢, 首都开发 → 首开), on stem and core.
     for text in dict.fromkeys((name.stem, core)):
         for later in range(1, min(len(text), MAX_ABBREVIATION_REACH + 1)):
-            yield BlockingKey(f"a:{text[0]}{text[later]}", 2)
+            yield f"a:{text[0]}{text[later]}", 2
 
 
 def blocking_keys(profile: Profile) -> tuple[BlockingKey, ...]:
@@ -228,23 +228,23 @@ def blocking_keys(profile: Profile) -> tuple[BlockingKey, ...]:
     """
     keys: dict[str, int] = {}
 
-    def add(key: BlockingKey) -> None:
-        if keys.get(key.key, -1) < key.weight:
-            keys[key.key] = key.weight
+    def add(key: str, weight: int) -> None:
+        if keys.get(key, -1) < weight:
+            keys[key] = weight
 
     if profile.uscc:
-        add(BlockingKey(f"u:{profile.uscc}", 100))
+        add(f"u:{profile.uscc}", 100)
     for phone in sorted(profile.phones):
-        add(BlockingKey(f"t:{phone}", 30))
+        add(f"t:{phone}", 30)
     for domain in sorted(profile.domains):
-        add(BlockingKey(f"d:{domain}", 20))
+        add(f"d:{domain}", 20)
     for name in profile.names:
-        for key in _name_keys(name):
-            add(key)
+        for key, weight in _name_keys(name):
+            add(key, weight)
     for tokens in profile.english:
-        add(BlockingKey("E:" + " ".join(tokens), 30))
+        add("E:" + " ".join(tokens), 30)
         for token in english_key_tokens(tokens)[:MAX_ENGLISH_TOKENS]:
-            add(BlockingKey(f"e:{token}", 3))
+            add(f"e:{token}", 3)
     return tuple(BlockingKey(key, weight) for key, weight in keys.items())
 
 

@@ -83,7 +83,7 @@ def test_times_in_other_zones_and_json_of_every_shape(world):
     shanghai = dt.timezone(dt.timedelta(hours=8))
     values = [(dt.datetime(2026, 1, 1, 0, 30, tzinfo=shanghai), {"a": [1, "二"]}),
               (dt.datetime(2026, 1, 1, 0, 30, 0, 5, tzinfo=dt.UTC), ["x", {"y": None}]),
-              (MOMENT, "text"), (MOMENT, 12)]
+              (MOMENT, "text"), (MOMENT, 12), (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), [])]
     # when: each through the ORM and through rows_insert
     made = [TimelineEntry.objects.create(customer=owner, occurred_at=at, kind="k", summary="s", data=data).pk
             for at, data in values]
