@@ -57,11 +57,14 @@ def demo_company_name() -> str:
 
 
 @transaction.atomic
-def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: CustomersPlan | None = None
-                ) -> BuiltWorld:
+def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: CustomersPlan | None = None,
+                capabilities: tuple[str, ...] | None = None) -> BuiltWorld:
     """Write `plan` into the database, then the `customers` plan if given (pools, customers, their history;
     at scale N > 1 also the bulk customers) and allocation on top of it (rules, capacities, a few months of
     intake: see `kamguard.demo.allocation`). One transaction: a failure leaves nothing half-built.
+
+    `capabilities` names the builders of CAPABILITY_BUILDERS to run after allocation (default: all of them; a
+    test of one layer builds only what it stands on, e.g. `capabilities_until("contracts")` or `()`).
 
     Passwords are hashed at a low Argon2 cost and upgraded at first sign-in: see `kamguard.demo.hashers`.
     """
@@ -80,7 +83,7 @@ def world_build(plan: WorldPlan, *, password: str = DEMO_PASSWORD, customers: Cu
         from kamguard.demo.allocation import allocation_build
 
         world.allocation = allocation_build(world)
-        _capabilities_build(world)
+        _capabilities_build(world, capabilities)
     return world
 
 
@@ -101,10 +104,18 @@ CAPABILITY_BUILDERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _capabilities_build(world: BuiltWorld) -> None:
+def capabilities_until(last: str) -> tuple[str, ...]:
+    """The capabilities built before `last`, and `last` itself."""
+    names = [app for app, _path in CAPABILITY_BUILDERS]
+    return tuple(names[:names.index(last) + 1])
+
+
+def _capabilities_build(world: BuiltWorld, only: tuple[str, ...] | None) -> None:
     from importlib import import_module
 
     for app, path in CAPABILITY_BUILDERS:
+        if only is not None and app not in only:
+            continue
         module, _, name = path.partition(":")
         started = time.perf_counter()
         world.apps[app] = getattr(import_module(module), name)(world)

@@ -12,7 +12,7 @@ from kamguard.contracts import selectors
 from kamguard.contracts.models import Contract, DataQualityFinding, Order, Payment
 from kamguard.core.models import AuditEvent
 from kamguard.customers.models import TimelineEntry
-from kamguard.demo.build import world_build
+from kamguard.demo.build import capabilities_until, world_build
 from kamguard.demo.contracts import BuiltContracts, contracts_build, summary_lines
 from kamguard.demo.customer_plan import plan_customers
 from kamguard.demo.plan import plan_world
@@ -23,7 +23,8 @@ from kamguard.demo.tests.conftest import AS_OF
 def built(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[Any, BuiltContracts]]:
     with django_db_blocker.unblock(), transaction.atomic():
         plan = plan_world(seed=42, as_of=AS_OF)
-        world = world_build(plan, customers=plan_customers(plan, as_of=AS_OF, customers_per_manager=3.0))
+        world = world_build(plan, customers=plan_customers(plan, as_of=AS_OF, customers_per_manager=3.0),
+                            capabilities=capabilities_until("contracts"))
         wired = getattr(world, "apps", {}).get("contracts")  # the demo build runs it once wired in
         yield world, wired if wired is not None else contracts_build(world)
         transaction.set_rollback(True)
