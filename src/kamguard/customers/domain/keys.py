@@ -8,6 +8,7 @@ no key of that kind.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from stdnum.cn import uscc as stdnum_uscc
@@ -23,8 +24,11 @@ PUBLIC_MAIL_DOMAINS: frozenset[str] = frozenset({
 })
 
 
+@lru_cache(maxsize=65536)
 def normalise_uscc(value: str | None) -> str | None:
-    """The compact upper-case USCC if it is valid (check character included), else None."""
+    """The compact upper-case USCC if it is valid (check character included), else None. Cached: an
+    import normalises each row's code three times (the file's cell, the record, the duplicate check's
+    profile), and stdnum's two check digits are most of a row's validation."""
     if not value:
         return None
     compact = str(stdnum_uscc.compact(unicodedata.normalize("NFKC", value)))
