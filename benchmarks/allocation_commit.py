@@ -242,6 +242,9 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     allocated = Intake.objects.filter(outcome__in=["allocated", "pool"]).count()
     ledger_allocation = OwnershipChange.objects.filter(kind="allocation").count()
     two_owner_customers = OwnershipChange.objects.values("customer").annotate(n=Count("pk")).filter(n__gt=1).count()
+    from kamguard.audit.services import chain_verify
+
+    chain = chain_verify()  # what `kamguard audit verify` checks
     batch = summary_ms(batch_seconds)
     single = summary_ms(single_seconds) if single_seconds else {"p50_ms": 0.0, "p95_ms": 0.0}
     results_json = {
@@ -256,7 +259,8 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         "sql_per_customer": round(statements.total / max(1, created), 2),
         "sql_per_customer_by_table": {k: round(v / max(1, created), 3) for k, v in statements.tables.most_common(20)},
         "checks": {"decisions": decisions, "allocated_or_pooled": allocated, "allocation_ledger_rows": ledger_allocation,
-                   "customers_with_two_ledger_rows": two_owner_customers},
+                   "customers_with_two_ledger_rows": two_owner_customers, "audit_chain_ok": chain.ok,
+                   "audit_events": chain.events},
         "setup_seconds": round(setup_seconds, 2), "peak_rss_mib": round(peak_rss_mib(), 1),
         "database_mib": database.size_mib(), "machine": machine_info(),
     }
@@ -273,6 +277,7 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         ("one by one p50 / p95 (ms)", f"{single['p50_ms']} / {single['p95_ms']}"),
         ("checks: decisions = allocated + pooled", f"{decisions} = {allocated}"),
         ("checks: customers with a second ledger row", two_owner_customers),
+        ("checks: audit chain verifies (events)", f"{chain.ok} ({chain.events:,})"),
         ("SQL statements per customer (batches)", results_json["sql_per_customer"]),
         ("peak RSS (MiB)", results_json["peak_rss_mib"]),
     ])
@@ -286,7 +291,7 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         if args.profile_out:
             profiler.dump_stats(args.profile_out)
     write_json(args.json, results_json)
-    return 0 if decisions == allocated and two_owner_customers == 0 else 1
+    return 0 if decisions == allocated and two_owner_customers == 0 and chain.ok else 1
 
 
 if __name__ == "__main__":

@@ -224,6 +224,9 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     seconds = watch.seconds()
     cpu_seconds = time.process_time() - cpu_start
     rows_per_second = args.size / seconds
+    from kamguard.audit.services import chain_verify
+
+    chain = chain_verify()  # what `kamguard audit verify` checks: the batch's events chained intact
     reasons = Counter(re.sub(r"[^A-Za-z ].*", "", p.message)[:40] or p.message[:40] for p in report.errors)
     batch = summary_ms(clock.batch_seconds or [seconds])
     results = {
@@ -239,8 +242,10 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         "sql_per_row": round(clock.statements / max(1, clock.rows), 1),
         "sql_per_row_by_table": {k: round(v / max(1, clock.rows), 2) for k, v in clock.tables.most_common(20)},
         "database_mib": database.size_mib(), "machine": machine_info(),
+        "audit_chain_ok": chain.ok, "audit_events": chain.events,
     }
     print_table("Importing customers with the duplicate check", ["measure", "value"], [
+        ("audit chain verifies (events)", f"{chain.ok} ({chain.events:,})"),
         ("rows", args.size), ("customers already there", args.into), ("created", report.created), ("row errors", report.failed),
         ("seconds", round(seconds, 1)), ("rows/s", round(rows_per_second, 1)),
         ("CPU seconds (this process)", round(cpu_seconds, 1)),
@@ -256,7 +261,7 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     if profiler:
         print_profile(profiler, args.profile_out)
     write_json(args.json, results)
-    return 0
+    return 0 if chain.ok else 1
 
 
 if __name__ == "__main__":
