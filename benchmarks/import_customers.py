@@ -127,6 +127,7 @@ class RowClock:
         self.batch_seconds: list[float] = []
         self.mark = time.perf_counter()
         self.tables: Counter[str] = Counter()
+        self.table_seconds: Counter[str] = Counter()
         self.statements = 0
 
     def tick(self) -> None:
@@ -159,8 +160,13 @@ class RowClock:
             clock.statements += 1
             found = TABLE.search(sql)
             head = sql.lstrip().split(None, 1)[0].upper()
-            clock.tables[f"{head} {found.group(1) if found else '-'}"] += 1
-            return execute(sql, params, many, context)
+            kind = f"{head} {found.group(1) if found else '-'}"
+            clock.tables[kind] += 1
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                clock.table_seconds[kind] += time.perf_counter() - started
 
         connection.execute_wrappers.append(count)
 
@@ -241,6 +247,7 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         "created": report.created, "errors": report.failed, "error_reasons": dict(reasons.most_common(5)),
         "sql_per_row": round(clock.statements / max(1, clock.rows), 1),
         "sql_per_row_by_table": {k: round(v / max(1, clock.rows), 2) for k, v in clock.tables.most_common(20)},
+        "sql_seconds_by_table": {k: round(v, 2) for k, v in clock.table_seconds.most_common(10)},
         "database_mib": database.size_mib(), "machine": machine_info(),
         "audit_chain_ok": chain.ok, "audit_events": chain.events,
     }
@@ -256,6 +263,8 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     ])
     print_table("SQL statements per row, by statement and table", ["statement", "per row"],
                 list(results["sql_per_row_by_table"].items()))
+    print_table("Wall-clock seconds in SQL statements, by statement and table (COPY not included)",
+                ["statement", "seconds"], list(results["sql_seconds_by_table"].items()))
     if reasons:
         print_table("Row errors", ["reason", "rows"], reasons.most_common(5))
     if profiler:
