@@ -74,8 +74,8 @@ class ApiProblemMiddleware:
         return problem
 
 
-def _nul_paths(body: bytes) -> list[str]:
-    """Where in a JSON body the NUL characters are, as field paths (`name`, `rules.2.name`)."""
+def _json_paths(body: bytes, bad: Callable[[object], bool]) -> list[str]:
+    """Where in a JSON body the values (and keys) `bad` picks are, as field paths (`name`, `rules.2.name`)."""
     import json
 
     try:
@@ -85,20 +85,24 @@ def _nul_paths(body: bytes) -> list[str]:
     found: list[str] = []
 
     def walk(value: object, path: str) -> None:
-        if isinstance(value, str):
-            if "\x00" in value:
-                found.append(path or "body")
-        elif isinstance(value, dict):
+        if isinstance(value, dict):
             for key, item in value.items():
-                walk(item, f"{path}.{key}".lstrip(".").replace("\x00", ""))
-                if "\x00" in str(key):
-                    found.append(f"{path}.{key}".lstrip(".").replace("\x00", ""))
+                here = f"{path}.{key}".lstrip(".").replace("\x00", "")
+                if bad(key):
+                    found.append(here)
+                walk(item, here)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 walk(item, f"{path}.{index}".lstrip("."))
+        elif bad(value):
+            found.append(path or "body")
 
     walk(data, "")
     return list(dict.fromkeys(found))
+
+
+def _has_nul(value: object) -> bool:
+    return isinstance(value, str) and "\x00" in value
 
 
 class NulCharacterMiddleware:
@@ -115,7 +119,7 @@ class NulCharacterMiddleware:
         if request.path.startswith(API_PREFIX):
             if not bad and request.content_type == "application/json" and (
                     b"\\u0000" in request.body or b"\x00" in request.body):
-                bad = _nul_paths(request.body) or ["body"]
+                bad = _json_paths(request.body, _has_nul) or ["body"]
             if bad:
                 from django.utils.translation import gettext
 
@@ -146,30 +150,8 @@ def _too_large(text: str) -> bool:
     return bool(_INT_TEXT.fullmatch(text.strip())) and abs(int(text)) > INT_LIMIT
 
 
-def _large_int_paths(body: bytes) -> list[str]:
-    """Where in a JSON body an integer beyond the databases' range is, as field paths (`steps.2.user_id`)."""
-    import json
-
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return []
-    found: list[str] = []
-
-    def walk(value: object, path: str) -> None:
-        if isinstance(value, bool):
-            return
-        if isinstance(value, int) and abs(value) > INT_LIMIT:
-            found.append(path or "body")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, f"{path}.{key}".lstrip("."))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, f"{path}.{index}".lstrip("."))
-
-    walk(data, "")
-    return list(dict.fromkeys(found))
+def _large_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT_LIMIT
 
 
 class NumberRangeMiddleware:
@@ -196,7 +178,7 @@ class NumberRangeMiddleware:
             raise Http404
         if request.path.startswith(API_PREFIX):
             if not bad and request.content_type == "application/json" and _LONG_INT.search(request.body):
-                bad = _large_int_paths(request.body)
+                bad = _json_paths(request.body, _large_int)
             if bad:
                 from django.utils.translation import gettext
 
