@@ -468,26 +468,36 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 @page_view(Right.VIEW_ORG)
 def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpResponse:
+    return _catalogue_edit(request, Product, product_id, ProductForm, fields=catalogue.PRODUCT_FIELDS,
+                           defaults={"currency": "CNY", "active": True}, save=catalogue.product_save,
+                           id_name="product_id", list_url="sales:product_list",
+                           titles=(_("Product"), _("New product")))
+
+
+def _catalogue_edit(request: HttpRequest, model: Any, object_id: int | None, form_class: Any, *,
+                    fields: Any, defaults: dict[str, Any], save: Any, id_name: str, list_url: str,
+                    titles: tuple[Any, Any]) -> HttpResponse:
+    """The edit page of one catalogue entry (a product, a stage): for those who may configure the catalogue;
+    a new one starts from `defaults`; the service `save` checks and records it."""
     viewer = _viewer(request)
     catalogue.require_configure(viewer)
-    product = None
-    if product_id is not None:
-        product = Product.objects.filter(pk=product_id).first()
-        if product is None:
+    current = None
+    if object_id is not None:
+        current = model.objects.filter(pk=object_id).first()
+        if current is None:
             raise NotFound()
-    initial = {f: getattr(product, f) for f in catalogue.PRODUCT_FIELDS} if product else {"currency": "CNY",
-                                                                                          "active": True}
-    form = ProductForm(request.POST or None, initial=initial)
+    initial = {f: getattr(current, f) for f in fields} if current else defaults
+    form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            catalogue.product_save(actor=viewer, product_id=product_id, **form.cleaned_data)
+            save(actor=viewer, **{id_name: object_id}, **form.cleaned_data)
         except DomainError as exc:
             form_apply_error(form, exc)
         else:
             messages.success(request, _("Saved."))
-            return redirect("sales:product_list")
-    return render(request, "sales/form.html", {"form": form, "title": _("Product") if product else _("New product"),
-                                               "cancel_url": reverse("sales:product_list")})
+            return redirect(list_url)
+    return render(request, "sales/form.html", {"form": form, "title": titles[0] if current else titles[1],
+                                               "cancel_url": reverse(list_url)})
 
 
 @page_view(Right.VIEW_ORG)
@@ -501,26 +511,9 @@ def stage_list(request: HttpRequest) -> HttpResponse:
 
 @page_view(Right.VIEW_ORG)
 def stage_edit(request: HttpRequest, stage_id: int | None = None) -> HttpResponse:
-    viewer = _viewer(request)
-    catalogue.require_configure(viewer)
-    stage = None
-    if stage_id is not None:
-        stage = Stage.objects.filter(pk=stage_id).first()
-        if stage is None:
-            raise NotFound()
-    initial = {f: getattr(stage, f) for f in catalogue.STAGE_FIELDS} if stage else {"outcome": Outcome.OPEN,
-                                                                                    "is_active": True}
-    form = StageForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            catalogue.stage_save(actor=viewer, stage_id=stage_id, **form.cleaned_data)
-        except DomainError as exc:
-            form_apply_error(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("sales:stage_list")
-    return render(request, "sales/form.html", {"form": form, "title": _("Stage") if stage else _("New stage"),
-                                               "cancel_url": reverse("sales:stage_list")})
+    return _catalogue_edit(request, Stage, stage_id, StageForm, fields=catalogue.STAGE_FIELDS,
+                           defaults={"outcome": Outcome.OPEN, "is_active": True}, save=catalogue.stage_save,
+                           id_name="stage_id", list_url="sales:stage_list", titles=(_("Stage"), _("New stage")))
 
 
 @page_view(Right.VIEW_ORG)

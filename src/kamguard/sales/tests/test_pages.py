@@ -256,3 +256,32 @@ def test_the_opportunity_leads_to_a_contract_once_a_quote_is_approved(world, sal
                                                              "opportunity": sales.opp.pk}).context["form"]
     assert form["opportunity_id"].initial == sales.opp.pk and form["title"].initial == sales.opp.name
     assert "W-100" in form["lines"].initial and form["amount"].initial == Decimal("20000.00")
+
+
+@pytest.mark.parametrize(("persona", "status"), [("alice", 403), ("sam", 403), ("audrey", 403), ("adam", 302)])
+def test_catalogue_pages_add_and_change_a_product_for_administrators_only(world, sales, client_for, persona, status):
+    client = client_for(world.person(persona))
+    before = Product.objects.count()
+    data = {"code": "iot-gw", "name": "物联网网关", "name_en": "IoT gateway", "unit": "台", "list_price": "5800",
+            "currency": "CNY", "active": "on"}
+    # when
+    created = client.post(reverse("sales:product_create"), data)
+    # then: only an administrator adds it; a refusal changes nothing
+    assert created.status_code == status
+    if status != 302:
+        assert Product.objects.count() == before
+        return
+    product = Product.objects.get(code="iot-gw")
+    assert client.get(reverse("sales:product_edit", args=[product.pk])).status_code == 200
+    changed = client.post(reverse("sales:product_edit", args=[product.pk]), {**data, "list_price": "6200"})
+    assert changed.status_code == 302 and Product.objects.get(pk=product.pk).list_price == Decimal("6200")
+    assert client.get(reverse("sales:product_edit", args=[10**9])).status_code == 404
+
+
+def test_stage_page_shows_a_bad_code_in_place_and_saves_nothing(world, sales, client_for):
+    client = client_for(world.adam)
+    before = Stage.objects.count()
+    response = client.post(reverse("sales:stage_create"), {"code": "Bad Code!", "name": "Demo", "order": "70",
+                                                            "probability": "50", "outcome": "open"})
+    assert response.status_code == 200 and Stage.objects.count() == before
+    assert "errorlist" in response.content.decode()
