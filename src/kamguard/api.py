@@ -9,11 +9,14 @@ from kamguard.contracts.api import router as contracts_router
 from kamguard.core.api import api
 from kamguard.core.io.api import router as io_router
 from kamguard.customers.api import router as customers_router
+from kamguard.goals.api import router as goals_router
 from kamguard.meetings.api import router as meetings_router
 from kamguard.org.api import router as org_router
+from kamguard.performance.api import router as performance_router
 from kamguard.plans.api import router as plans_router
 from kamguard.records.api import router as records_router
 from kamguard.relay.api import router as relay_router
+from kamguard.reviews.api import router as reviews_router
 from kamguard.risk.api import router as risk_router
 from kamguard.sales.api import router as sales_router
 from kamguard.supervision.api import router as supervision_router
@@ -36,5 +39,8 @@ api.add_router("/approvals", approvals_router)
 api.add_router("/sales", sales_router)
 api.add_router("/contracts", contracts_router)
 api.add_router("/risk", risk_router)
+api.add_router("/goals", goals_router)
+api.add_router("/reviews", reviews_router)
+api.add_router("/performance", performance_router)
 
 __all__ = ["api"]

@@ -22,6 +22,9 @@ urlpatterns = [
     path("sales/", include("kamguard.sales.urls")),
     path("contracts/", include("kamguard.contracts.urls")),
     path("risk/", include("kamguard.risk.urls")),
+    path("goals/", include("kamguard.goals.urls")),
+    path("reviews/", include("kamguard.reviews.urls")),
+    path("performance/", include("kamguard.performance.urls")),
     path("lead/", public_lead, name="public_lead"),  # the public web form: no sign-in
     path("lead/thanks/", public_lead_thanks, name="public_lead_thanks"),
     path("api/v1/", api.urls),

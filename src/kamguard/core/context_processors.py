@@ -69,6 +69,11 @@ NAV: tuple[NavItem | NavGroup, ...] = (
         NavItem("records", _("Records"), "records:home", Right.VIEW_ORG, ("/records/",)),
         NavItem("supervision", _("Team today"), "supervision:home", Right.VIEW_ORG, ("/supervision/",)),
     )),
+    NavGroup("performance", _("Performance"), (
+        NavItem("scorecards", _("Scorecards"), "performance:home", Right.VIEW_ORG, ("/performance/",)),
+        NavItem("goals", _("Goals and OKRs"), "goals:home", Right.VIEW_ORG, ("/goals/",)),
+        NavItem("reviews", _("360 reviews"), "reviews:home", Right.VIEW_ORG, ("/reviews/",)),
+    )),
     NavGroup("organisation", _("Organisation"), (
         NavItem("people", _("People"), "org:user_list", Right.VIEW_ORG, ("/org/people/", "/org/duties/")),
         NavItem("org", _("Organisation"), "org:department_list", Right.VIEW_ORG, ("/org/",)),

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "kamguard.sales",
     "kamguard.contracts",
     "kamguard.risk",
+    "kamguard.goals",
+    "kamguard.reviews",
+    "kamguard.performance",
 ]
 
 MIDDLEWARE = [
