@@ -14,56 +14,66 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 if TYPE_CHECKING:
     from kamguard.allocation.models import AllocationDecision
 
 
+# The English texts, marked for translation but translated only when one is used: a batch of sentences then
+# translates one template each rather than every template of the table each time.
+_SKIP_LABELS: dict[str, str] = {
+    "absent": N_("absent"), "on_leave": N_("on leave"), "leaving": N_("leaving"), "left": N_("has left"),
+    "at_capacity": N_("at capacity"), "no_right": N_("may not own customers"), "unknown": N_("not found"),
+    "": N_("considered"),
+}
+
+_FAILURE_LABELS: dict[str, str] = {
+    "person_skipped": N_("the person could not take it"), "all_members_skipped": N_("nobody in the team could "
+                                                                                   "take it"),
+    "no_members": N_("the team has no members"), "unknown_team": N_("the team does not exist"),
+    "no_team_pool": N_("the team has no pool"), "unknown_pool": N_("the pool does not exist or is closed"),
+}
+
+_REASON_TEMPLATES: dict[str, str] = {
+    "rule_person": N_("Rule “%(rule)s”: goes to %(person)s."),
+    "round_robin_next": N_("Rule “%(rule)s”: next in turn in team %(team)s (round-robin)."),
+    "capacity_lowest_ratio": N_("Rule “%(rule)s”: lowest load for capacity in team %(team)s (%(load)s of "
+                               "%(capacity)s tier %(tier)s customers)."),
+    "least_loaded": N_("Rule “%(rule)s”: fewest customers in team %(team)s (%(total_load)s)."),
+    "first_come_pool": N_("Rule “%(rule)s”: to team %(team)s's pool %(pool)s, first come first served."),
+    "pool_target": N_("Rule “%(rule)s”: to the pool %(pool)s."),
+    "fallback_person": N_("No rule matched; the fallback gives it to %(person)s."),
+    "fallback_round_robin_next": N_("No rule matched; the fallback team %(team)s, next in turn."),
+    "fallback_capacity_lowest_ratio": N_("No rule matched; the fallback team %(team)s, lowest load for "
+                                        "capacity."),
+    "fallback_least_loaded": N_("No rule matched; the fallback team %(team)s, fewest customers."),
+    "fallback_first_come_pool": N_("No rule matched; to the fallback team %(team)s's pool %(pool)s."),
+    "fallback_pool_target": N_("No rule matched; to the fallback pool %(pool)s."),
+    "all_skipped_fallback": N_("Rules %(skipped_rules)s matched but nobody there could take it; the fallback "
+                              "decided: %(person_or_pool)s."),
+    "unallocated_fallback_failed": N_("No rule matched and the fallback could not take it (%(failure)s); put "
+                                     "in the pool %(pool)s."),
+    "unallocated_all_skipped": N_("Rules %(skipped_rules)s matched but nobody there could take it, nor the "
+                                 "fallback (%(failure)s); put in the pool %(pool)s."),
+    "no_active_rule_set": N_("No rule set is active; put in the pool %(pool)s."),
+    "manual_override": N_("Re-assigned by %(actor)s from %(previous)s to %(person)s: %(reason)s"),
+}
+
+
 def skip_label(code: str) -> str:
-    labels = {
-        "absent": _("absent"), "on_leave": _("on leave"), "leaving": _("leaving"), "left": _("has left"),
-        "at_capacity": _("at capacity"), "no_right": _("may not own customers"), "unknown": _("not found"),
-        "": _("considered"),
-    }
-    return labels.get(code, code)
+    label = _SKIP_LABELS.get(code)
+    return _(label) if label is not None else code
 
 
 def failure_label(code: str) -> str:
-    labels = {
-        "person_skipped": _("the person could not take it"), "all_members_skipped": _("nobody in the team could "
-                                                                                       "take it"),
-        "no_members": _("the team has no members"), "unknown_team": _("the team does not exist"),
-        "no_team_pool": _("the team has no pool"), "unknown_pool": _("the pool does not exist or is closed"),
-    }
-    return labels.get(code, code)
+    label = _FAILURE_LABELS.get(code)
+    return _(label) if label is not None else code
 
 
 def reason_template(code: str) -> str:
-    templates = {
-        "rule_person": _("Rule “%(rule)s”: goes to %(person)s."),
-        "round_robin_next": _("Rule “%(rule)s”: next in turn in team %(team)s (round-robin)."),
-        "capacity_lowest_ratio": _("Rule “%(rule)s”: lowest load for capacity in team %(team)s (%(load)s of "
-                                   "%(capacity)s tier %(tier)s customers)."),
-        "least_loaded": _("Rule “%(rule)s”: fewest customers in team %(team)s (%(total_load)s)."),
-        "first_come_pool": _("Rule “%(rule)s”: to team %(team)s's pool %(pool)s, first come first served."),
-        "pool_target": _("Rule “%(rule)s”: to the pool %(pool)s."),
-        "fallback_person": _("No rule matched; the fallback gives it to %(person)s."),
-        "fallback_round_robin_next": _("No rule matched; the fallback team %(team)s, next in turn."),
-        "fallback_capacity_lowest_ratio": _("No rule matched; the fallback team %(team)s, lowest load for "
-                                            "capacity."),
-        "fallback_least_loaded": _("No rule matched; the fallback team %(team)s, fewest customers."),
-        "fallback_first_come_pool": _("No rule matched; to the fallback team %(team)s's pool %(pool)s."),
-        "fallback_pool_target": _("No rule matched; to the fallback pool %(pool)s."),
-        "all_skipped_fallback": _("Rules %(skipped_rules)s matched but nobody there could take it; the fallback "
-                                  "decided: %(person_or_pool)s."),
-        "unallocated_fallback_failed": _("No rule matched and the fallback could not take it (%(failure)s); put "
-                                         "in the pool %(pool)s."),
-        "unallocated_all_skipped": _("Rules %(skipped_rules)s matched but nobody there could take it, nor the "
-                                     "fallback (%(failure)s); put in the pool %(pool)s."),
-        "no_active_rule_set": _("No rule set is active; put in the pool %(pool)s."),
-        "manual_override": _("Re-assigned by %(actor)s from %(previous)s to %(person)s: %(reason)s"),
-    }
-    return templates.get(code, code)
+    template = _REASON_TEMPLATES.get(code)
+    return _(template) if template is not None else code
 
 
 class _Params(dict[str, Any]):
