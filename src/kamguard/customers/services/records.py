@@ -61,6 +61,11 @@ class PossibleDuplicate(ValidationFailed):
     code = "possible_duplicate"
 
 
+# The allowed values of the choice fields, built once (an import checks them for every row).
+_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("size", tuple(Size.values)), ("tier", tuple(Tier.values)), ("status", tuple(CustomerStatus.values)))
+
+
 def _clean_customer_fields(fields: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     if "name" in fields:
@@ -85,8 +90,8 @@ def _clean_customer_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if isinstance(aliases, str):
             aliases = aliases.split("|")
         fields["aliases"] = [a.strip() for a in aliases if a and a.strip()][:20]
-    for key, choices in (("size", Size.values), ("tier", Tier.values), ("status", CustomerStatus.values)):
-        if key in fields and fields[key] not in (*choices, "") and fields[key] is not None:
+    for key, choices in _CHOICES:
+        if key in fields and fields[key] not in choices and fields[key] not in ("", None):
             errors[key] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)}]
     if fields.get("tier") in ("", None) and "tier" in fields:
         fields["tier"] = Tier.C
