@@ -1,0 +1,73 @@
+"""Performance scoring, pure Python (no Django): the formula language, schemes and scorecards, the presets and
+the metric catalogue. The names below are the contract the performance app's services and pages build on."""
+
+from kamguard.performance.domain.formula import (
+    Formula,
+    FormulaError,
+    formula_evaluate,
+    formula_missing,
+    formula_parse,
+)
+from kamguard.performance.domain.metrics_catalogue import (
+    METRICS,
+    NO_DATA_REASONS,
+    MetricDef,
+    metric_explain,
+    metric_name,
+)
+from kamguard.performance.domain.presets import PRESETS, preset
+from kamguard.performance.domain.scoring import (
+    MANUAL_SCORE_MESSAGES_ZH,
+    Band,
+    DimensionResult,
+    DimensionSpec,
+    GradeBand,
+    RubricLevel,
+    SchemeSpec,
+    ScorecardResult,
+    SpecError,
+    SpecFormatError,
+    dimension_score,
+    grade_distribution,
+    grade_for,
+    manual_score_errors,
+    rank,
+    scheme_errors,
+    scorecard_compute,
+    spec_from_dict,
+    spec_to_dict,
+)
+
+__all__ = [
+    "MANUAL_SCORE_MESSAGES_ZH",
+    "METRICS",
+    "NO_DATA_REASONS",
+    "PRESETS",
+    "Band",
+    "DimensionResult",
+    "DimensionSpec",
+    "Formula",
+    "FormulaError",
+    "GradeBand",
+    "MetricDef",
+    "RubricLevel",
+    "SchemeSpec",
+    "ScorecardResult",
+    "SpecError",
+    "SpecFormatError",
+    "dimension_score",
+    "formula_evaluate",
+    "formula_missing",
+    "formula_parse",
+    "grade_distribution",
+    "grade_for",
+    "manual_score_errors",
+    "metric_explain",
+    "metric_name",
+    "preset",
+    "rank",
+    "scheme_errors",
+    "scorecard_compute",
+    "spec_from_dict",
+    "spec_to_dict",
+]
