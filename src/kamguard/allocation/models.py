@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.core.models import TimeStampedModel
 from kamguard.customers.models import Tier
@@ -224,7 +225,7 @@ class Intake(models.Model):
     dedupe_verdict = models.CharField(_("duplicate check"), max_length=20, blank=True)
     dedupe_candidates = models.JSONField(_("similar customers"), default=list, blank=True)
     duplicate_reason = models.TextField(_("reason to proceed despite similar customers"), blank=True)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=IntakeOutcome.choices, db_index=True)
+    outcome = models.CharField(pgettext_lazy("intake", "outcome"), max_length=10, choices=IntakeOutcome.choices, db_index=True)
     outcome_detail = models.TextField(_("detail"), blank=True)
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="intakes")
@@ -272,7 +273,7 @@ class AllocationDecision(models.Model):
     candidates = models.JSONField(_("candidates"), default=list, blank=True)
     reason_code = models.CharField(_("reason code"), max_length=40)
     reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=12, choices=DecisionOutcome.choices)
+    outcome = models.CharField(pgettext_lazy("allocation decision", "outcome"), max_length=12, choices=DecisionOutcome.choices)
     person = models.ForeignKey(USER, verbose_name=_("allocated to"), null=True, blank=True, on_delete=models.PROTECT,
                                related_name="allocation_decisions")
     previous_owner = models.ForeignKey(USER, verbose_name=_("previous owner"), null=True, blank=True,

@@ -103,7 +103,7 @@ class ApprovalRequest(models.Model):
                                on_delete=models.SET_NULL, related_name="requests")
     policy_version = models.PositiveIntegerField(_("policy version"), null=True, blank=True)
     policy_name = models.CharField(_("policy"), max_length=120, blank=True)
-    current_stage = models.PositiveSmallIntegerField(_("stage"), default=0)
+    current_stage = models.PositiveSmallIntegerField(pgettext_lazy("approval step", "stage"), default=0)
     revision = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
@@ -138,7 +138,7 @@ class StepStatus(models.TextChoices):
 
 class ApprovalStep(models.Model):
     request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="steps")
-    stage = models.PositiveSmallIntegerField(_("stage"))
+    stage = models.PositiveSmallIntegerField(pgettext_lazy("approval step", "stage"))
     approver_type = models.CharField(_("approver"), max_length=12, choices=APPROVER_CHOICES)
     approver = models.ForeignKey(USER, verbose_name=_("approver"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="approval_steps", help_text=_("Empty: anyone with the role decides."))
@@ -204,14 +204,14 @@ class Delegation(TimeStampedModel):
                                   related_name="approval_delegations_given")
     delegate = models.ForeignKey(USER, verbose_name=_("delegate"), on_delete=models.CASCADE,
                                  related_name="approval_delegations_received")
-    starts_on = models.DateField(_("from"))
+    starts_on = models.DateField(pgettext_lazy("delegation", "from"))
     ends_on = models.DateField(_("until"))
     kinds = models.CharField(_("kinds"), max_length=300, blank=True,
                              help_text=_("Comma-separated request kinds. Empty: all."))
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     created_by = models.ForeignKey(USER, verbose_name=_("recorded by"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(pgettext_lazy("delegation", "revoked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delegation")

@@ -88,7 +88,7 @@ class ContractAttachment(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="attachments")
     filename = models.CharField(_("file name"), max_length=200)
     file_type = models.CharField(_("type"), max_length=8)
-    size = models.PositiveIntegerField(_("size"))
+    size = models.PositiveIntegerField(pgettext_lazy("file", "size"))
     sha256 = models.CharField(max_length=64)
     storage_name = models.CharField(max_length=120, unique=True, editable=False)
     uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
@@ -232,7 +232,7 @@ class FindingKind(models.TextChoices):
 
 
 class FindingStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("receivable", "open")
     RESOLVED = "resolved", _("resolved")
 
 
@@ -242,7 +242,7 @@ class DataQualityFinding(models.Model):
                                  on_delete=models.CASCADE, related_name="data_findings")
     manager = models.ForeignKey(USER, verbose_name=_("manager"), null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="data_findings")
-    subject = models.CharField(_("subject"), max_length=120)
+    subject = models.CharField(pgettext_lazy("data-quality finding", "subject"), max_length=120)
     details = models.JSONField(_("details"), default=dict, blank=True)
     detected_at = models.DateTimeField(_("detected"), db_index=True)
     status = models.CharField(_("status"), max_length=10, choices=FindingStatus.choices, default=FindingStatus.OPEN,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.customers.models import DisputeOutcome, Pool, Size, Tier
 from kamguard.org.models import Industry, User
@@ -107,7 +108,7 @@ class DisputeAnswerForm(forms.Form):
 
 
 class DisputeDecideForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=DisputeOutcome.choices)
+    outcome = forms.ChoiceField(label=pgettext_lazy("dispute", "Outcome"), choices=DisputeOutcome.choices)
     reason = forms.CharField(label=_("Reason for both people"), widget=forms.Textarea(attrs={"rows": 4}),
                              max_length=5000)
     claimant_share = forms.DecimalField(label=_("Claimant's share of credit (%)"), required=False, min_value=0,

@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.core.models import TimeStampedModel
 
@@ -326,7 +327,7 @@ class OwnershipDispute(TimeStampedModel):
     deadline = models.DateField(_("decision due"))
     status = models.CharField(_("status"), max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN,
                               db_index=True)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=DisputeOutcome.choices, blank=True)
+    outcome = models.CharField(pgettext_lazy("dispute", "outcome"), max_length=10, choices=DisputeOutcome.choices, blank=True)
     decision_reason = models.TextField(_("decision reason"), blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     claimant_share = models.DecimalField(_("claimant's share of credit (%)"), max_digits=5, decimal_places=2,

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.risk.domain.config import PARAM_TYPES, RiskConfig, config_to_mapping
 from kamguard.risk.domain.evidence import Signal, SubjectType
@@ -42,7 +43,7 @@ class FeedbackForm(forms.Form):
 
 class CaseOpenForm(forms.Form):
     person = forms.TypedChoiceField(label=_("Person concerned"), coerce=int)
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    title = forms.CharField(label=pgettext_lazy("risk case", "Title"), max_length=200, required=False)
     note = forms.CharField(label=_("Why the case is opened"), required=False, max_length=20000,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -53,7 +54,7 @@ class CaseOpenForm(forms.Form):
 
 class CaseFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *CaseStatus.choices])
-    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", _("All")), *CaseOutcome.choices])
+    outcome = forms.ChoiceField(label=pgettext_lazy("risk case", "Outcome"), required=False, choices=[("", _("All")), *CaseOutcome.choices])
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
 
 
@@ -74,7 +75,7 @@ class AttachmentForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", "—"), *CaseOutcome.choices])
+    outcome = forms.ChoiceField(label=pgettext_lazy("risk case", "Outcome"), required=False, choices=[("", "—"), *CaseOutcome.choices])
     findings = forms.CharField(label=_("Findings"), required=False, max_length=20000,
                                widget=forms.Textarea(attrs={"rows": 4}))
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 USER = settings.AUTH_USER_MODEL
 
@@ -23,7 +24,7 @@ USER = settings.AUTH_USER_MODEL
 class SubjectType(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
     MANAGER = "manager", _("Manager")
-    ORDER = "order", _("Order")
+    ORDER = "order", pgettext_lazy("risk subject", "Order")
 
 
 class RiskSettings(models.Model):
@@ -90,7 +91,7 @@ class RiskScore(models.Model):
     """One subject's score in one scan, with the signals that made it (only subjects with a fired signal)."""
 
     run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="scores")
-    subject_type = models.CharField(_("subject"), max_length=10, choices=SubjectType.choices)
+    subject_type = models.CharField(pgettext_lazy("risk", "subject"), max_length=10, choices=SubjectType.choices)
     subject_id = models.PositiveBigIntegerField(_("subject id"))
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
     label = models.CharField(_("name"), max_length=300, blank=True)
@@ -100,8 +101,8 @@ class RiskScore(models.Model):
                              related_name="+")
     region = models.ForeignKey("org.Region", verbose_name=_("region"), null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="+")
-    score = models.FloatField(_("score"))
-    rank = models.PositiveIntegerField(_("rank"))
+    score = models.FloatField(pgettext_lazy("risk", "score"))
+    rank = models.PositiveIntegerField(pgettext_lazy("risk", "rank"))
     signals = models.JSONField(_("signals"), default=list)
     contributions = models.JSONField(default=dict)
     rollup = models.FloatField(default=0.0)
@@ -120,7 +121,7 @@ class RiskScore(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("risk alert", "Open")
     SUPPRESSED = "suppressed", _("Suppressed")
     CONFIRMED = "confirmed", _("Confirmed")
     FALSE = "false", _("False alarm")
@@ -130,7 +131,7 @@ LIVE_ALERT_STATUSES = (AlertStatus.OPEN, AlertStatus.SUPPRESSED)
 
 
 class Alert(models.Model):
-    subject_type = models.CharField(_("subject"), max_length=10, choices=SubjectType.choices)
+    subject_type = models.CharField(pgettext_lazy("risk", "subject"), max_length=10, choices=SubjectType.choices)
     subject_id = models.PositiveBigIntegerField(_("subject id"))
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
     label = models.CharField(_("name"), max_length=300, blank=True)
@@ -140,7 +141,7 @@ class Alert(models.Model):
                              related_name="+")
     region = models.ForeignKey("org.Region", verbose_name=_("region"), null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="+")
-    score = models.FloatField(_("score"))
+    score = models.FloatField(pgettext_lazy("risk", "score"))
     peak_score = models.FloatField(_("highest score"))
     signals = models.JSONField(_("evidence"), default=list)
     contributions = models.JSONField(default=dict)
@@ -148,7 +149,7 @@ class Alert(models.Model):
     first_run = models.ForeignKey(ScanRun, on_delete=models.PROTECT, related_name="+")
     last_run = models.ForeignKey(ScanRun, on_delete=models.PROTECT, related_name="+")
     first_seen_on = models.DateField(_("first seen"))
-    last_seen_on = models.DateField(_("last seen"), db_index=True)
+    last_seen_on = models.DateField(pgettext_lazy("risk alert", "last seen"), db_index=True)
     status = models.CharField(_("status"), max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN,
                               db_index=True)
     status_reason = models.TextField(_("reason"), blank=True)
@@ -206,7 +207,7 @@ class AlertReview(models.Model):
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", _("Under investigation")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("risk case", "Closed")
 
 
 class CaseOutcome(models.TextChoices):
@@ -219,20 +220,20 @@ class Case(models.Model):
     """An investigation (R3): opened by an internal auditor, about one person, usually from alerts."""
 
     number = models.CharField(_("number"), max_length=20, unique=True)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("risk case", "title"), max_length=200)
     person = models.ForeignKey(USER, verbose_name=_("person concerned"), on_delete=models.PROTECT,
                                related_name="+")
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN,
                               db_index=True)
-    outcome = models.CharField(_("outcome"), max_length=20, choices=CaseOutcome.choices, blank=True)
+    outcome = models.CharField(pgettext_lazy("risk case", "outcome"), max_length=20, choices=CaseOutcome.choices, blank=True)
     outcome_note = models.TextField(_("findings"), blank=True)
     opened_by = models.ForeignKey(USER, verbose_name=_("opened by"), on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
     closed_by = models.ForeignKey(USER, verbose_name=_("closed by"), null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("risk case", "closed"), null=True, blank=True)
     shared_with = models.ForeignKey(USER, verbose_name=_("shared with"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+",
                                     help_text=_("The person's supervisor, once the auditor shares the case."))
@@ -290,7 +291,7 @@ class CaseAttachment(models.Model):
     filename = models.CharField(_("file name"), max_length=200)
     description = models.CharField(_("description"), max_length=300, blank=True)
     file_type = models.CharField(_("type"), max_length=8)
-    size = models.PositiveIntegerField(_("size"))
+    size = models.PositiveIntegerField(pgettext_lazy("file", "size"))
     sha256 = models.CharField(max_length=64)
     storage_name = models.CharField(max_length=120, unique=True, editable=False)
     uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kamguard.core.models import TimeStampedModel
@@ -49,7 +49,7 @@ class Stage(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("English name"), max_length=80)
     name_zh = models.CharField(_("Chinese name"), max_length=80)
-    order = models.PositiveSmallIntegerField(_("order"))
+    order = models.PositiveSmallIntegerField(pgettext_lazy("position", "order"))
     probability = models.PositiveSmallIntegerField(_("default probability (%)"),
                                                    validators=[MaxValueValidator(100)])
     outcome = models.CharField(_("outcome"), max_length=4, choices=Outcome.choices, default=Outcome.OPEN)
@@ -143,9 +143,9 @@ class StageChange(models.Model):
     """The stage history: one row per move, with its time. Append-only."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.ForeignKey(Stage, verbose_name=_("from"), null=True, blank=True, on_delete=models.PROTECT,
+    from_stage = models.ForeignKey(Stage, verbose_name=pgettext_lazy("stage change", "from"), null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
-    to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, verbose_name=pgettext_lazy("stage change", "to"), on_delete=models.PROTECT, related_name="+")
     changed_at = models.DateTimeField(_("when"))
     changed_by = models.ForeignKey(USER, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
