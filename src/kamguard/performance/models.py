@@ -29,7 +29,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 USER = settings.AUTH_USER_MODEL
-SCORE = {"max_digits": 7, "decimal_places": 2}
 
 
 class Scheme(models.Model):
@@ -145,7 +144,6 @@ class ScorecardStatus(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     APPEALED = "appealed", _("Appealed")
     RESOLVED = "resolved", _("Appeal resolved")
-    SIGNED_OFF = "signed_off", _("Signed off")
 
 
 class Scorecard(models.Model):
@@ -156,8 +154,8 @@ class Scorecard(models.Model):
     snapshot = models.JSONField(_("metrics snapshot"), default=dict)
     manual_scores = models.JSONField(_("manual scores"), default=dict)
     dimensions = models.JSONField(_("dimension results"), default=list)
-    computed_total = models.DecimalField(_("computed total"), null=True, blank=True, **SCORE)
-    calibrated_total = models.DecimalField(_("calibrated total"), null=True, blank=True, **SCORE)
+    computed_total = models.DecimalField(_("computed total"), null=True, blank=True, max_digits=7, decimal_places=2)
+    calibrated_total = models.DecimalField(_("calibrated total"), null=True, blank=True, max_digits=7, decimal_places=2)
     grade = models.CharField(_("grade"), max_length=8, blank=True)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     complete = models.BooleanField(_("complete"), default=False)
@@ -192,10 +190,10 @@ class Calibration(models.Model):
     scorecard = models.ForeignKey(Scorecard, verbose_name=_("scorecard"), on_delete=models.CASCADE,
                                   related_name="calibrations")
     dimension = models.CharField(_("dimension"), max_length=60, blank=True, help_text=_("Empty: the total."))
-    before = models.DecimalField(_("before"), null=True, blank=True, **SCORE)
-    after = models.DecimalField(_("after"), **SCORE)
-    total_before = models.DecimalField(_("total before"), null=True, blank=True, **SCORE)
-    total_after = models.DecimalField(_("total after"), null=True, blank=True, **SCORE)
+    before = models.DecimalField(_("before"), null=True, blank=True, max_digits=7, decimal_places=2)
+    after = models.DecimalField(_("after"), max_digits=7, decimal_places=2)
+    total_before = models.DecimalField(_("total before"), null=True, blank=True, max_digits=7, decimal_places=2)
+    total_after = models.DecimalField(_("total after"), null=True, blank=True, max_digits=7, decimal_places=2)
     grade_before = models.CharField(_("grade before"), max_length=8, blank=True)
     grade_after = models.CharField(_("grade after"), max_length=8, blank=True)
     reason = models.TextField(_("reason"))
@@ -259,8 +257,8 @@ class Appeal(models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolution = models.TextField(_("reason of the decision"), blank=True)
-    total_before = models.DecimalField(_("total before"), null=True, blank=True, **SCORE)
-    total_after = models.DecimalField(_("total after"), null=True, blank=True, **SCORE)
+    total_before = models.DecimalField(_("total before"), null=True, blank=True, max_digits=7, decimal_places=2)
+    total_after = models.DecimalField(_("total after"), null=True, blank=True, max_digits=7, decimal_places=2)
 
     class Meta:
         verbose_name = _("appeal")
