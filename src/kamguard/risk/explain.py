@@ -4,9 +4,9 @@ numbers. Shares are shown as percentages, amounts rounded, z scores with one dec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 SIGNAL_LABELS = {
     "orders_collapse": gettext_lazy("Orders collapse while contact continues"),
@@ -21,7 +21,37 @@ SIGNAL_LABELS = {
     "post_transfer_drop": gettext_lazy("Orders fell after a transfer"),
 }
 
-TEMPLATES = {
+REF_KINDS = {
+    "customer": gettext_lazy("customer"), "contact": gettext_lazy("contact"), "person": gettext_lazy("person"),
+    "order": pgettext_lazy("risk subject", "order"), "payment": gettext_lazy("payment"),
+    "delivery": gettext_lazy("delivery"), "opportunity": gettext_lazy("opportunity"), "quote": gettext_lazy("quote"),
+    "ownership_change": gettext_lazy("owner change"),
+}
+CONTACT_FIELDS = {
+    "phone": gettext_lazy("phone"), "email": gettext_lazy("e-mail"), "wechat": gettext_lazy("WeChat"),
+    "is_decision_maker": gettext_lazy("decision-maker"), "is_active": pgettext_lazy("contact", "active"),
+}
+
+
+def ref_kind_label(kind: str) -> str:
+    label = REF_KINDS.get(kind)
+    return str(label) if label is not None else kind
+
+
+def contact_field_label(field: str) -> str:
+    label = CONTACT_FIELDS.get(field)
+    return str(label) if label is not None else field
+
+
+class Plural(NamedTuple):
+    """A template whose words follow a count among its numbers ("1 decision-maker", "2 decision-makers")."""
+
+    singular: str
+    plural: str
+    count_key: str
+
+
+TEMPLATES: dict[str, Any] = {
     "orders_collapse.contact_continues": gettext_lazy(
         "Orders fell from %(baseline_orders)s to %(recent_orders)s per 30 days (−%(drop)s; −%(adjusted_drop)s after "
         "the market's own move) while contacts went on at %(recent_contacts)s per 30 days."),
@@ -64,11 +94,16 @@ TEMPLATES = {
     "contact_hijack.own_identity": gettext_lazy(
         "A contact's %(fields)s was changed to the manager's own."),
     "contact_hijack.colleague_identity": gettext_lazy("A contact's %(fields)s was changed to an employee's."),
-    "contact_hijack.decision_makers_removed": gettext_lazy(
-        "%(decision_makers_removed)s decision-makers removed; %(decision_makers_left)s left."),
-    "contact_hijack.identity_and_removal": gettext_lazy(
+    "contact_hijack.decision_makers_removed": Plural(
+        "%(decision_makers_removed)s decision-maker removed; %(decision_makers_left)s left.",
+        "%(decision_makers_removed)s decision-makers removed; %(decision_makers_left)s left.",
+        "decision_makers_removed"),
+    "contact_hijack.identity_and_removal": Plural(
+        "A contact's %(fields)s was changed to an employee's and %(decision_makers_removed)s decision-maker was "
+        "removed.",
         "A contact's %(fields)s was changed to an employee's and %(decision_makers_removed)s decision-makers were "
-        "removed."),
+        "removed.",
+        "decision_makers_removed"),
     "contact_hijack.none": gettext_lazy("No suspicious contact changes."),
     "results_anomaly.fall": gettext_lazy(
         "Results changed %(own_change)s while the market changed %(market_change)s: far below peers "
@@ -108,6 +143,8 @@ ONE_DECIMAL = {"z", "z_peer", "ratio", "market_ratio", "recent_contacts", "basel
 def format_number(name: str, value: Any) -> str:
     if value is None:
         return "—"
+    if name == "fields" and isinstance(value, str):
+        return pgettext("list separator", ", ").join(contact_field_label(f.strip()) for f in value.split(",") if f.strip())
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if name in PERCENT:
@@ -128,9 +165,13 @@ def explain(key: str, numbers: Mapping[str, Any]) -> str:
         return key
     values = {name: format_number(name, value) for name, value in numbers.items()}
     try:
+        if isinstance(template, Plural):
+            count = numbers.get(template.count_key)
+            return ngettext(template.singular, template.plural, count if isinstance(count, int) else 2) % values
         return str(template) % values
     except (KeyError, ValueError, TypeError):
-        return str(template).split("%(")[0].strip() or key
+        text = template.plural if isinstance(template, Plural) else str(template)
+        return text.split("%(")[0].strip() or key
 
 
 def signal_label(code: str) -> str:

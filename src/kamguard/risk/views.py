@@ -19,7 +19,13 @@ from kamguard.core.pages import form_apply_error, page_view, paginate
 from kamguard.org.domain.roles import Right
 from kamguard.org.models import Team, User
 from kamguard.risk import charts, selectors
-from kamguard.risk.explain import SIGNAL_LABELS, evidence_view, signal_label
+from kamguard.risk.explain import (
+    SIGNAL_LABELS,
+    contact_field_label,
+    evidence_view,
+    ref_kind_label,
+    signal_label,
+)
 from kamguard.risk.forms import (
     AlertFilterForm,
     AttachmentForm,
@@ -76,11 +82,19 @@ def subject_url(subject_type: str, subject_id: Any) -> str | None:
     return ref_url(SUBJECT_URLS.get(subject_type, ""), subject_id)
 
 
+def _ref_label(ref: dict[str, Any]) -> str:
+    """A contact's reference names the changed field ("phone"): shown as the field's label with the contact's id."""
+    label = ref.get("label")
+    if label and ref.get("kind") == "contact":
+        return f"#{ref.get('id')} {contact_field_label(str(label))}"
+    return str(label or f"#{ref.get('id')}")
+
+
 def _evidence(signals: list[dict[str, Any]], contributions: dict[str, float]) -> list[dict[str, Any]]:
     shown = []
     for item in signals:
         view = evidence_view(item, contributions)
-        view["links"] = [{"kind": ref.get("kind"), "label": ref.get("label") or f"#{ref.get('id')}",
+        view["links"] = [{"kind": ref_kind_label(str(ref.get("kind"))), "label": _ref_label(ref),
                           "url": ref_url(str(ref.get("kind")), ref.get("id"))} for ref in view["refs"]]
         series = view["series"]
         if series.get("orders"):
