@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record
@@ -134,14 +135,28 @@ def import_run(*, actor: User | None, kind: str, data: bytes, filename: str = ""
     for column in table.columns:
         if column and column not in spec.columns:
             ctx.warn(None, column, _("Unknown column, ignored."))
+    started = timezone.now()
     with transaction.atomic():
         spec.import_rows(ctx, table.rows)
         rollback = dry_run or (atomic and bool(report.errors))
         if rollback:
             transaction.set_rollback(True)
     report.written = not rollback
+    if report.written and spec.name in RISK_SCAN_KINDS and (report.created or report.updated):
+        _risk_scan_on_commit(started.isoformat())
     report.sort()
     return report
+
+
+# Kinds whose rows the risk engine reads: after such an import is committed, the incremental risk scan rescores the
+# customers it touched (kamguard.risk.tasks.risk_scan_after_import; docs/risk.md, "Runs").
+RISK_SCAN_KINDS = frozenset({"orders", "payments", "activities", "opportunities"})
+
+
+def _risk_scan_on_commit(since: str) -> None:
+    from kamguard.risk.tasks import risk_scan_after_import
+
+    transaction.on_commit(lambda: risk_scan_after_import.enqueue(since=since))
 
 
 def size_check(size: int) -> None:
