@@ -94,8 +94,69 @@ class ScanForm(forms.Form):
                             help_text=_("Empty: today. A past date stores the scores but raises no alerts."))
 
 
+# Each signal parameter's label (the same name means the same thing in every signal).
+PARAM_LABELS = {
+    "recent_buckets": _("Recent 30-day periods judged"),
+    "baseline_buckets": _("Earlier 30-day periods for the baseline"),
+    "min_baseline": _("Smallest baseline worth judging (CNY)"),
+    "min_active_buckets": _("Fewest earlier periods with orders"),
+    "drop_start": _("Drop where the signal starts (0–1)"),
+    "drop_full": _("Drop where the signal is full (0–1)"),
+    "min_recent_contacts": _("Contacts per 30 days that count as continued contact"),
+    "contact_keep_ratio": _("Share of the usual contact that counts as continuing"),
+    "period_buckets": _("30-day periods judged"),
+    "history_buckets": _("30-day periods of the person's own history"),
+    "min_closed": _("Fewest closed late-stage opportunities to judge"),
+    "z_start": _("z score where the signal starts"),
+    "z_full": _("z score where the signal is full"),
+    "competitor_min": _("Fewest losses to one competitor that count"),
+    "competitor_share_start": _("Share lost to one competitor where the boost starts"),
+    "competitor_share_full": _("Share lost to one competitor where the boost is full"),
+    "competitor_boost": _("Boost for losses to one competitor"),
+    "norm_buckets": _("30-day periods for the norm"),
+    "judge_buckets": _("Recent 30-day periods judged"),
+    "min_group": _("Fewest lines in a product and tier group"),
+    "spread_floor": _("Smallest spread used"),
+    "above_norm_factor": _("Weight of prices far above the norm"),
+    "window_buckets": _("30-day periods looked at"),
+    "band": _("Points under the approval threshold that count as just under"),
+    "min_quotes": _("Fewest quotes to judge"),
+    "share_start": _("Share where the signal starts (0–1)"),
+    "share_full": _("Share where the signal is full (0–1)"),
+    "min_events": _("Fewest events that count"),
+    "address_similarity": _("Similarity that counts as the same address (0–100)"),
+    "window_days": _("Days looked at"),
+    "own_identity_score": _("Score when changed to the manager's own details"),
+    "colleague_identity_score": _("Score when changed to a colleague's details"),
+    "removals_full": _("Decision-makers removed for a full signal"),
+    "removal_score": _("Score for removed decision-makers when some are left"),
+    "min_peers": _("Fewest peers to compare with"),
+    "growth_factor": _("Weight of abnormal growth against a fall"),
+    "baseline_days": _("Days for the usual rate"),
+    "recent_days": _("Recent days judged"),
+    "min_recent_events": _("Fewest recent sensitive reads to judge"),
+    "ratio_start": _("Times the usual rate where the signal starts"),
+    "ratio_full": _("Times the usual rate where the signal is full"),
+    "notice_ratio_start": _("After a resignation notice: times the usual rate where it starts"),
+    "notice_ratio_full": _("After a resignation notice: times the usual rate where it is full"),
+    "notice_boost": _("Boost after a resignation notice"),
+    "floor_rate": _("Smallest usual rate used (reads a day)"),
+    "grace_days": _("Days after a claim before follow-up is expected"),
+    "stale_days": _("Days without follow-up that count as neglected"),
+    "min_stale": _("Fewest neglected customers to judge"),
+    "lookback_buckets": _("30-day periods after the owner change looked at"),
+    "normal_drop_low": _("Normal drop after an owner change, low end (0–1)"),
+    "normal_drop_high": _("Normal drop after an owner change, high end (0–1)"),
+    "before_buckets": _("30-day periods before the owner change"),
+    "min_after_buckets": _("Fewest periods after the change to judge"),
+    "min_before": _("Smallest orders before the change worth judging (CNY)"),
+    "min_active_before": _("Fewest periods with orders before the change"),
+}
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ")
+    label = PARAM_LABELS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")
 
 
 class SettingsForm(forms.Form):

@@ -167,6 +167,9 @@ def test_settings_page_refuses_a_negative_weight_in_place(world: Any, client_for
     client = client_for(world.person("adam"))
     form = client.get(reverse("risk:settings"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'name="weights.orders_collapse"' in form and 'name="params.hoarding.stale_days"' in form
+    assert "Days without follow-up that count as neglected" in form and "stale days" not in form
+    zh = client.get(reverse("risk:settings"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "多少天未跟进算作搁置" in zh and "信号开始时的 z 值" in zh
     before = risk_state()
     response = client.post(reverse("risk:settings"), {"weights.orders_collapse": "-0.3"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 422 and "Cannot be negative" in response.content.decode()
