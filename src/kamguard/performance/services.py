@@ -38,6 +38,7 @@ Functions (what they return):
   improvement_plan_start(actor, scorecard_id, goals, start, end) -> ImprovementPlan
   follow_up_add(actor, plan_id, notes, progress: int, on=None) -> FollowUp
   improvement_plan_close(actor, plan_id, outcome="") -> ImprovementPlan
+  payroll_export(actor, period_id, fmt: "csv"|"xlsx") -> (bytes, filename, rows)  (audited; needs can_export)
 """
 
 from __future__ import annotations
@@ -869,3 +870,24 @@ def improvement_plan_close(*, actor: User, plan_id: int, outcome: str = "") -> I
     audit_record(actor=actor, action="performance.improvement.close", obj=plan,
                  changes={"status": {"before": PlanStatus.ACTIVE, "after": plan.status}})
     return plan
+
+
+# ---------------------------------------------------------------- export
+
+
+def payroll_export(*, actor: User, period_id: int, fmt: str) -> tuple[bytes, str, int]:
+    """The period's payroll rows as CSV or XLSX (the export right is required); the export is audited.
+    Returns (content, file name, number of rows)."""
+    from kamguard.performance import selectors
+
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationFailed(field_errors={"format": [_("Choose CSV or XLSX.")]})
+    rows = selectors.payroll_rows(viewer=actor, period_id=period_id)
+    period = Period.objects.select_related("scheme").get(pk=period_id)
+    from kamguard.core.io.formats import Format, table_write
+
+    data = table_write(selectors.PAYROLL_COLUMNS, rows, Format(fmt))
+    audit_record(actor=actor, action="performance.payroll.export", obj=period,
+                 changes={"rows": {"before": None, "after": len(rows)}, "format": {"before": None, "after": fmt}})
+    name = f"performance-{period.scheme.code}-{period.start:%Y-%m}-{period.pk}.{fmt}"
+    return data, name, len(rows)
