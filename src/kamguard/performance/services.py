@@ -38,6 +38,8 @@ Functions (what they return):
   improvement_plan_start(actor, scorecard_id, goals, start, end) -> ImprovementPlan
   follow_up_add(actor, plan_id, notes, progress: int, on=None) -> FollowUp
   improvement_plan_close(actor, plan_id, outcome="") -> ImprovementPlan
+  periods_continue(actor=None, today=None) -> list[Period]   (the nightly job: next period of running cycles)
+  periods_refresh(actor=None, today=None) -> list[int]        (the nightly job: re-score periods in progress)
   payroll_export(actor, period_id, fmt: "csv"|"xlsx") -> (bytes, filename, rows)  (audited; needs can_export)
 """
 
@@ -870,6 +872,46 @@ def improvement_plan_close(*, actor: User, plan_id: int, outcome: str = "") -> I
     audit_record(actor=actor, action="performance.improvement.close", obj=plan,
                  changes={"status": {"before": PlanStatus.ACTIVE, "after": plan.status}})
     return plan
+
+
+# ---------------------------------------------------------------- the system's periodic work
+
+
+def periods_continue(*, actor: User | None = None, today: dt.date | None = None) -> list[Period]:
+    """Open the next period of every running cycle (a team's or department's latest period of an active scheme
+    has ended and the next one has started), on the scheme's current version. Safe to run twice."""
+    today = today or timezone.localdate()
+    latest: dict[tuple[int, int | None, int], Period] = {}
+    for period in Period.objects.filter(scheme__is_active=True).select_related("scheme", "department", "team").order_by(
+            "start", "pk"):
+        latest[(period.scheme_id, period.team_id, period.department_id)] = period
+    opened = []
+    for period in latest.values():
+        nxt = period.end + dt.timedelta(days=1)
+        if nxt > today or (period.team is not None and not period.team.is_active):
+            continue
+        try:
+            opened.append(period_create(actor=actor, scheme_id=period.scheme_id, day=nxt, team_id=period.team_id,
+                                        department_id=None if period.team_id else period.department_id))
+        except (Conflict, ValidationFailed):
+            continue  # already open, or the scheme has no current version
+    return opened
+
+
+def periods_refresh(*, actor: User | None = None, today: dt.date | None = None, grace_days: int = 10) -> list[int]:
+    """Re-score the periods not yet in calibration that run now or ended in the last `grace_days` days, so the
+    in-progress picture follows the data. Returns their ids."""
+    today = today or timezone.localdate()
+    ids = list(Period.objects.filter(status__in=[PeriodStatus.OPEN, PeriodStatus.SCORED], start__lte=today,
+                                     end__gte=today - dt.timedelta(days=grace_days)).values_list("pk", flat=True))
+    done = []
+    for period_id in ids:
+        try:
+            period_score(actor=actor, period_id=period_id)
+        except Conflict:
+            continue  # calibration started in the meantime
+        done.append(period_id)
+    return done
 
 
 # ---------------------------------------------------------------- export
