@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 USER = settings.AUTH_USER_MODEL
 
@@ -80,7 +81,7 @@ class SchemeVersion(models.Model):
 
 
 class PeriodStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("performance", "Open")
     SCORED = "scored", _("Scored")
     CALIBRATING = "calibrating", _("Calibrating")
     FEEDBACK = "feedback", _("Feedback")
@@ -156,8 +157,8 @@ class Scorecard(models.Model):
     dimensions = models.JSONField(_("dimension results"), default=list)
     computed_total = models.DecimalField(_("computed total"), null=True, blank=True, max_digits=7, decimal_places=2)
     calibrated_total = models.DecimalField(_("calibrated total"), null=True, blank=True, max_digits=7, decimal_places=2)
-    grade = models.CharField(_("grade"), max_length=8, blank=True)
-    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+    grade = models.CharField(pgettext_lazy("performance", "grade"), max_length=8, blank=True)
+    rank = models.PositiveIntegerField(pgettext_lazy("performance", "rank"), null=True, blank=True)
     complete = models.BooleanField(_("complete"), default=False)
     coaching = models.BooleanField(_("coaching"), default=False)
     incentive = models.BooleanField(_("incentive"), default=False)
@@ -190,16 +191,16 @@ class Calibration(models.Model):
     scorecard = models.ForeignKey(Scorecard, verbose_name=_("scorecard"), on_delete=models.CASCADE,
                                   related_name="calibrations")
     dimension = models.CharField(_("dimension"), max_length=60, blank=True, help_text=_("Empty: the total."))
-    before = models.DecimalField(_("before"), null=True, blank=True, max_digits=7, decimal_places=2)
-    after = models.DecimalField(_("after"), max_digits=7, decimal_places=2)
+    before = models.DecimalField(pgettext_lazy("performance", "before"), null=True, blank=True, max_digits=7, decimal_places=2)
+    after = models.DecimalField(pgettext_lazy("performance", "after"), max_digits=7, decimal_places=2)
     total_before = models.DecimalField(_("total before"), null=True, blank=True, max_digits=7, decimal_places=2)
     total_after = models.DecimalField(_("total after"), null=True, blank=True, max_digits=7, decimal_places=2)
     grade_before = models.CharField(_("grade before"), max_length=8, blank=True)
     grade_after = models.CharField(_("grade after"), max_length=8, blank=True)
     reason = models.TextField(_("reason"))
     role = models.CharField(_("role"), max_length=12, choices=CalibrationRole.choices)
-    by = models.ForeignKey(USER, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    by = models.ForeignKey(USER, verbose_name=pgettext_lazy("performance", "by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(pgettext_lazy("performance", "at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("calibration")
@@ -242,7 +243,7 @@ class Acknowledgement(models.Model):
 
 
 class AppealStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("performance", "Open")
     UPHELD = "upheld", _("Result upheld")
     CHANGED = "changed", _("Result changed")
 
@@ -272,8 +273,8 @@ class Appeal(models.Model):
 
 
 class PlanStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    CLOSED = "closed", _("Closed")
+    ACTIVE = "active", pgettext_lazy("performance", "Active")
+    CLOSED = "closed", pgettext_lazy("performance", "Closed")
 
 
 class ImprovementPlan(models.Model):
@@ -288,7 +289,7 @@ class ImprovementPlan(models.Model):
     started_by = models.ForeignKey(USER, verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    outcome = models.TextField(_("outcome"), blank=True)
+    outcome = models.TextField(pgettext_lazy("performance", "outcome"), blank=True)
 
     class Meta:
         verbose_name = _("improvement plan")
@@ -306,7 +307,7 @@ class FollowUp(models.Model):
     on = models.DateField(_("date"))
     notes = models.TextField(_("notes"))
     progress = models.PositiveSmallIntegerField(_("progress (%)"))
-    by = models.ForeignKey(USER, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(USER, verbose_name=pgettext_lazy("performance", "by"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

@@ -212,3 +212,12 @@ def test_payroll_export(world: Any, diana: Any, scored_period: Any, client_for: 
     response = client_for(hanna).get(f"{BASE}/periods/{scored_period.pk}/export?format=csv")
     assert response.content.decode().splitlines()[0].startswith("person,external_id")
     assert AuditEvent.objects.filter(action="performance.payroll.export").count() == 2
+
+
+def test_refusals_and_conflicts_read_in_chinese(world: Any, diana: Any, scored_period: Any, client_for: Any) -> None:
+    card = card_of(scored_period, world.bob)
+    response = _json(client_for(world.person("carol")), "post", f"{BASE}/scorecards/{card.pk}/calibrations",
+                     {"after": "80", "reason": "x"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 403 and response.json()["title"] == "只有此人的上级主管可以执行此操作。"
+    response = client_for(diana).post(f"{BASE}/periods/{scored_period.pk}/release", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 409 and response.json()["title"] == "发布前必须先提交主管校准。"
