@@ -194,14 +194,18 @@ class TreeNode:
 
 def team_tree(*, viewer: User, team_id: int, on: dt.date | None = None) -> tuple[Team, list[TreeNode]]:
     """The team's objectives (those whose period contains `on`, or all when None) with the objectives that
-    cascade from them (as far as the viewer may see them) and the rolled-up progress; cancelled ones left out."""
+    cascade from them (those the viewer may read) and the rolled-up progress over all of them; cancelled ones
+    left out."""
     team = Team.objects.filter(access.teams_visible(viewer), pk=team_id).first()
     if team is None:
         raise NotFound()
     roots = list(objective_list(viewer=viewer, team_id=team.pk).exclude(status=ObjectiveStatus.CANCELLED)
                  .filter(**({"period_start__lte": on, "period_end__gte": on} if on else {})))
-    children = list(objective_list(viewer=viewer).filter(parent__in=roots).exclude(
-        status=ObjectiveStatus.CANCELLED).order_by("owner_user__full_name", "pk"))
+    # The roll-up counts every cascading objective (the team's figure is the same for everyone); the tree lists
+    # only those the viewer may read.
+    children = list(Objective.objects.filter(parent__in=roots).exclude(status=ObjectiveStatus.CANCELLED)
+                    .select_related("owner_user").order_by("owner_user__full_name", "pk"))
+    readable = set(objective_list(viewer=viewer).filter(pk__in=[c.pk for c in children]).values_list("pk", flat=True))
     kr_rows: dict[int, list[tuple[Decimal, Decimal, Decimal, Decimal]]] = defaultdict(list)
     for objective_id, s, t, c, w in KeyResult.objects.filter(
             objective__in=[o.pk for o in roots + children]).values_list(
@@ -215,7 +219,7 @@ def team_tree(*, viewer: User, team_id: int, on: dt.date | None = None) -> tuple
         node = Node(key=root.pk, key_results=kr_rows.get(root.pk, []),
                     children=[Node(key=c.pk, key_results=kr_rows.get(c.pk, [])) for c in by_parent[root.pk]])
         child_views = [TreeNode(objective=c, own=_q(n.own_progress()), rolled=_q(n.rolled_up()))
-                       for c, n in zip(by_parent[root.pk], node.children, strict=True)]
+                       for c, n in zip(by_parent[root.pk], node.children, strict=True) if c.pk in readable]
         out.append(TreeNode(objective=root, own=_q(node.own_progress()), rolled=_q(node.rolled_up()),
                             children=child_views))
     return team, out

@@ -25,7 +25,7 @@ from kamguard.goals.domain.months import add_months, month_start, parse_month
 from kamguard.goals.forms import CheckInForm, KeyResultForm, ObjectiveForm, StatusForm
 from kamguard.goals.models import KeyResult, Objective, ObjectiveStatus
 from kamguard.goals.services import STATUS_FLOW, TargetChange
-from kamguard.org.domain.roles import Right
+from kamguard.org.domain.roles import Right, Scope
 from kamguard.org.models import Team, User
 
 
@@ -59,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "progress": selectors.progress_of(mine + team_objectives),
     }
     teams = list(selectors.teams_for_grid(viewer=viewer))
-    if access.is_supervisor(viewer) or len(teams) > 1 or any(t.pk != viewer.team_id for t in teams):
+    if viewer.scope >= Scope.TEAM or any(t.pk != viewer.team_id for t in teams):
         status = request.GET.get("status", "")
         query = request.GET.get("q", "").strip()[:100]
         others = selectors.objective_list(viewer=viewer, status=status if status in ObjectiveStatus.values else "",
