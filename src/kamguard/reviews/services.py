@@ -408,8 +408,10 @@ def _customers_served(subject: User) -> Q:
 
 def peer_pool(subject: User) -> Any:
     """The people who may review the person as peers: active people of the same team, or of the department when
-    the team has fewer than `SMALL_TEAM` people; never the person."""
+    the team has fewer than `SMALL_TEAM` people; never the person nor their supervisor."""
     people = _active_people().exclude(pk=subject.pk)
+    if subject.supervisor_id:
+        people = people.exclude(pk=subject.supervisor_id)
     if subject.team_id:
         team = _active_people().filter(team_id=subject.team_id)
         if team.count() >= SMALL_TEAM or not subject.department_id:
@@ -455,7 +457,7 @@ def circle_refusal(*, subject: User, source: str, reviewer: User | None = None, 
         if peer_pool(subject).filter(pk=reviewer.pk).exists():
             return None
         return _("%(reviewer)s is outside %(subject)s's circle: peers are people in the same team (or the same "
-                 "department when the team is small).") % names
+                 "department when the team is small), never their supervisor.") % names
     return _("Choose self, supervisor, peers or customers.")
 
 
