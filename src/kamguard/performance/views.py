@@ -151,6 +151,14 @@ def _formula_metrics(dim: Any) -> tuple[str, ...]:
         return ()
 
 
+def _formula_in_words(text: str, codes: list[str]) -> str:
+    """A formula in an explanation reads with the metrics' names in the reader's language, not their codes."""
+    for code in sorted(codes, key=len, reverse=True):
+        name = f"[{_metric_name(code)}]"
+        text = re.sub(rf"(?<![\w]){re.escape(code)}(?![\w])", lambda _m, name=name: name, text)
+    return text
+
+
 def _calibration_view(entry: Any, names: dict[str, str]) -> dict[str, Any]:
     return {"target": names.get(entry.dimension, entry.dimension) if entry.dimension else _("Total"),
             "before": entry.before, "after": entry.after, "reason": entry.reason, "by": entry.by,
@@ -185,7 +193,8 @@ def _card_view(detail: selectors.ScorecardDetail, spec: Any, ranked_of: int) -> 
             "kind_label": _("from the records") if d.kind == "formula" else _("scored by hand"),
             "value": d.value, "score": d.calibrated_score if d.calibrated_score is not None else d.score,
             "computed_score": d.score, "calibrated": d.calibrated_score is not None, "points": d.points,
-            "band": d.band, "explanation": d.explanation, "metrics": d.metrics,
+            "band": d.band, "explanation": _formula_in_words(d.explanation, [m.code for m in d.metrics]),
+            "metrics": d.metrics,
         } for d in detail.dimensions],
         "calibrations": [_calibration_view(c, names) for c in detail.calibrations],
         "feedback": detail.meetings[-1] if detail.meetings else None,
