@@ -40,7 +40,8 @@ def test_a_dry_run_or_a_rolled_back_import_enqueues_nothing(book: Book, django_c
                                                            options: dict[str, bool]) -> None:
     bad = "HOOK-2,C-ACME,not-a-date,10.00,,,\n"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        report = import_run(actor=None, kind="orders", data=_orders(book, bad), filename="orders.csv", **options)
+        report = import_run(actor=None, kind="orders", data=_orders(book, bad), filename="orders.csv",
+                            dry_run=options.get("dry_run", False), atomic=options.get("atomic", False))
     assert not report.written
     assert callbacks == []
     assert not ScanRun.objects.exists()
