@@ -232,6 +232,11 @@ def objective_detail(request: HttpRequest, objective_id: int) -> HttpResponse:
                         raise
                     form_apply_error(ci_form, exc)
                 else:
+                    if request.htmx:  # type: ignore[attr-defined]
+                        # The form swaps the objective's part of the page in place: show the notice there.
+                        objective = selectors.objective_get(viewer=viewer, objective_id=objective_id)
+                        return render(request, "goals/detail.html", {
+                            **_detail_context(viewer, objective), "notice": _("Check-in recorded.")})
                     messages.success(request, _("Check-in recorded."))
                     return redirect(url + "#key-results")
         elif action == "status":
@@ -259,7 +264,9 @@ def objective_detail(request: HttpRequest, objective_id: int) -> HttpResponse:
         messages.error(request, str(exc.message))
         return redirect(url)
     objective = selectors.objective_get(viewer=viewer, objective_id=objective_id)
-    return render(request, "goals/detail.html", _detail_context(viewer, objective, **forms), status=422)
+    # htmx swaps only successful responses: a form with its errors comes back as 200 to it, 422 otherwise.
+    return render(request, "goals/detail.html", _detail_context(viewer, objective, **forms),
+                  status=200 if request.htmx else 422)  # type: ignore[attr-defined]
 
 
 @page_view(Right.EDIT_BUSINESS_DATA)

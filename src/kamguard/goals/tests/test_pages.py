@@ -180,3 +180,20 @@ def test_the_grid_is_read_only_for_auditors(world, client_for):
                                                   HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "4,321.00" in page or "4321.00" in page
     assert f'name="t-{world.alice.pk}-' not in page
+
+
+def test_check_in_in_place_with_htmx(world, okr, client_for):
+    client = client_for(world.person("alice"))
+    url = f"/goals/objectives/{okr.alice.pk}/"
+    before = _state()
+    response = client.post(url, {"action": "check_in", "key_result": okr.alice_visits.pk, "value": "x"},
+                           HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and 'class="errorlist"' in response.content.decode()
+    assert _state() == before
+    response = client.post(url, {"action": "check_in", "key_result": okr.alice_visits.pk, "value": "10",
+                                 "confidence": "", "note": "半程"}, HTTP_HX_REQUEST="true",
+                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = response.content.decode()
+    assert response.status_code == 200 and "已记录进展" in page and "半程" in page and 'id="objective"' in page
+    okr.alice_visits.refresh_from_db()
+    assert okr.alice_visits.current_value == D(10)
