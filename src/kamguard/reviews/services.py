@@ -701,9 +701,11 @@ def _public_rate_limited(ip_address: str | None) -> bool:
     return count > PUBLIC_RATE
 
 
-def customer_answer_submit(*, token: str, answers: Mapping[Any, Any], ip_address: str | None) -> Assignment:
-    """A customer's answers through their link (no login), once; rate-limited per address."""
-    if _public_rate_limited(ip_address):
+def customer_answer_submit(*, token: str, answers: Mapping[Any, Any], ip_address: str | None,
+                           rate_limit: bool = True) -> Assignment:
+    """A customer's answers through their link (no login), once; rate-limited per address (the web page and the
+    API; `rate_limit=False` only for the system itself, e.g. the demo builder)."""
+    if rate_limit and _public_rate_limited(ip_address):
         raise RateLimited(_("Too many attempts from your address. Wait a few minutes and try again."))
     with transaction.atomic():
         assignment = customer_link_assignment(token, lock=True)
