@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kamguard.activities.services import activities_record_many, visit_check_in, visit_check_out
 from kamguard.contracts.services import order_cancel, order_create, payment_confirm, payment_record
+from kamguard.core.io.runner import import_run
 from kamguard.customers.services.dedupe import claim_token_for
 from kamguard.customers.services.disputes import dispute_answer, dispute_decide, dispute_file
 from kamguard.customers.services.ownership import customer_transfer
@@ -212,3 +213,53 @@ def test_queries_do_not_grow_with_people(month_world):
 def test_empty_and_inverted_periods():
     assert metrics_compute(user_ids=[], start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31)) == {}
     assert metrics_compute(user_ids=[1], start=dt.date(2026, 2, 1), end=dt.date(2026, 1, 31)) == {}
+
+
+def test_margin_from_erp_lines_with_a_list_price(world):
+    """The records have no costs: the margin is the price kept against the list price on ERP lines."""
+    alice = world.alice
+    customer_create(actor=alice, name="杭州丁方机械有限公司", external_id="C-M1", skip_dedupe=True)
+    today = timezone.localdate()
+    header = "external_id,customer,order_date,amount,manager,product,quantity,unit_price,list_price"
+    data = "\n".join([header, f"O-M1,C-M1,{today},180,,主轴,2,90,100", f"O-M2,C-M1,{today},100,,刀具,1,100,100",
+                      f"O-M3,C-M1,{today},50,,,,,"]) + "\n"
+    report = import_run(actor=None, kind="orders", data=data.encode(), filename="orders.csv")
+    assert report.errors == [] and report.created == 3
+    m = metrics_compute(user_ids=[alice.pk], start=month_start(today), end=month_end(today))[alice.pk]
+    assert m["margin_rate"] == MetricValue(D("93.33"), {"net": "280.00", "list": "300.00"})  # 280 / 300
+    assert m["sales_amount"] == MetricValue(D("330.00"), {"sales": "330.00", "orders": "3"})
+
+
+def test_satisfaction_and_360_from_a_closed_review_cycle(world):
+    """Self 5, supervisor 4, one customer 3 (scale 1..5 → 100, 75, 50): the 360 score and the customers' part."""
+    from kamguard.reviews import services as reviews
+
+    alice, sam = world.alice, world.sam
+    start, end = previous_month()
+    question = [{"kind": "scale", "text_en": "Keeps promises", "text_zh": "信守承诺", "required": True}]
+    for source in ("self", "supervisor", "customer"):
+        reviews.question_set_create(actor=None, name=f"Default {source}", source=source, questions=question)
+    customer = customer_create(actor=alice, name="上海申华精密机械有限公司", contacts=[{"name": "张总"}],
+                               skip_dedupe=True)
+    cycle = reviews.cycle_create(actor=sam, name="Monthly review", period_start=start, period_end=end,
+                                 subject_ids=[alice.pk])
+    mine = reviews.assignment_add(actor=sam, cycle_id=cycle.pk, subject_id=alice.pk, source="self",
+                                  reviewer_id=alice.pk)
+    boss = reviews.assignment_add(actor=sam, cycle_id=cycle.pk, subject_id=alice.pk, source="supervisor",
+                                  reviewer_id=sam.pk)
+    client = reviews.assignment_add(actor=sam, cycle_id=cycle.pk, subject_id=alice.pk, source="customer",
+                                    contact_id=customer.contacts.get().pk)
+    reviews.cycle_open(actor=sam, cycle_id=cycle.pk)
+    q = mine.question_set.questions.get().pk
+    reviews.assignment_submit(actor=alice, assignment_id=mine.pk, answers={q: 5})
+    reviews.assignment_submit(actor=sam, assignment_id=boss.pk, answers={boss.question_set.questions.get().pk: 4})
+    token = reviews.customer_link_issue(actor=sam, assignment_id=client.pk)
+    reviews.customer_answer_submit(token=token, answers={client.question_set.questions.get().pk: 3},
+                                   ip_address="127.0.0.1", rate_limit=False)
+    before = metrics_compute(user_ids=[alice.pk], start=start, end=end)[alice.pk]
+    assert before["satisfaction"].value is None and before["review_360"].value is None  # the cycle is still open
+    reviews.cycle_close(actor=sam, cycle_id=cycle.pk)
+    m = metrics_compute(user_ids=[alice.pk, world.bob.pk], start=start, end=end)
+    assert m[alice.pk]["satisfaction"] == MetricValue(D("50.00"), {"answers": "1"})
+    assert m[alice.pk]["review_360"] == MetricValue(D("75.00"), {"reviews": "3"})
+    assert m[world.bob.pk]["review_360"] == MetricValue(None, {"reason": "no_360"})
