@@ -153,10 +153,11 @@ def _formula_metrics(dim: Any) -> tuple[str, ...]:
 
 def _formula_in_words(text: str, codes: list[str]) -> str:
     """A formula in an explanation reads with the metrics' names in the reader's language, not their codes."""
-    for code in sorted(codes, key=len, reverse=True):
-        name = f"[{_metric_name(code)}]"
-        text = re.sub(rf"(?<![\w]){re.escape(code)}(?![\w])", lambda _m, name=name: name, text)
-    return text
+    names = {code: f"[{_metric_name(code)}]" for code in codes}
+    if not names:
+        return text
+    pattern = "|".join(re.escape(code) for code in sorted(names, key=len, reverse=True))
+    return re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", lambda match: names[match.group(0)], text)
 
 
 def _calibration_view(entry: Any, names: dict[str, str]) -> dict[str, Any]:
