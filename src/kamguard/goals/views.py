@@ -46,8 +46,10 @@ def _quarter(day: dt.date) -> tuple[dt.date, dt.date]:
 def home(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     today = timezone.localdate()
-    mine = list(selectors.objective_list(viewer=viewer, owner_user_id=viewer.pk, on=today).exclude(
-        status=ObjectiveStatus.CANCELLED))
+    every_period = bool(request.GET.get("all"))
+    mine = list(selectors.objective_list(viewer=viewer, owner_user_id=viewer.pk,
+                                         on=None if every_period else today).exclude(
+        status=ObjectiveStatus.CANCELLED)[:100])
     team_objectives = list(selectors.objective_list(viewer=viewer, team_id=viewer.team_id, on=today).exclude(
         status=ObjectiveStatus.CANCELLED)) if viewer.team_id else []
     this_month = month_start(today)
@@ -55,7 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
                                          end=add_months(this_month, 6)))
     context: dict[str, Any] = {
         "mine": mine, "team_objectives": team_objectives, "targets": targets, "today": today,
-        "may_create": access.may_edit(viewer), "this_month": this_month,
+        "may_create": access.may_edit(viewer), "this_month": this_month, "every_period": every_period,
         "progress": selectors.progress_of(mine + team_objectives),
     }
     teams = list(selectors.teams_for_grid(viewer=viewer))
@@ -63,7 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
         status = request.GET.get("status", "")
         query = request.GET.get("q", "").strip()[:100]
         others = selectors.objective_list(viewer=viewer, status=status if status in ObjectiveStatus.values else "",
-                                          query=query, on=None if request.GET.get("all") else today).exclude(
+                                          query=query, on=None if every_period else today).exclude(
             owner_user=viewer).exclude(owner_team_id=viewer.team_id or 0)
         page = paginate(request, others)
         context.update({"teams": teams, "page": page, "statuses": ObjectiveStatus.choices,

@@ -197,3 +197,14 @@ def test_check_in_in_place_with_htmx(world, okr, client_for):
     assert response.status_code == 200 and "已记录进展" in page and "半程" in page and 'id="objective"' in page
     okr.alice_visits.refresh_from_db()
     assert okr.alice_visits.current_value == D(10)
+
+
+def test_home_lists_earlier_periods_on_request(world, client_for):
+    start, _end = quarter()
+    earlier = services.objective_create(actor=world.alice, title="上季度目标", owner_user_id=world.alice.pk,
+                                        period_start=start - dt.timedelta(days=90),
+                                        period_end=start - dt.timedelta(days=1))
+    client = client_for(world.person("alice"))
+    assert f"/goals/objectives/{earlier.pk}/" not in client.get("/goals/").content.decode()
+    page = client.get("/goals/?all=1", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"/goals/objectives/{earlier.pk}/" in page and "仅本期" in page
