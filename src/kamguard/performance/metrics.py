@@ -29,10 +29,10 @@ How each metric is counted
   are not counted. None without a forecast.
 - Customers are the ones the person owns now (active ones): ownership in the past is not reconstructed.
   tier_coverage: through plans.domain.actual.plan_actual — a customer is covered when its done visits in the
-  period reach its tier's TierStandard visits per month × the months of the period; None without customers of a
-  tier that has a standard. plan_completion (same function): planned visits (plans.PlanVisit) carried out.
+  period reach its tier's TierStandard visits per month × the calendar months the period touches (1 for a month,
+  3 for a quarter…); None without customers of a tier that has a standard. plan_completion (same function): planned visits (plans.PlanVisit) carried out.
   followup_frequency: done visits and other contacts (checked in or done) with the person's own customers, per
-  customer per month. visit_count: done visits (activities.selectors.visits_done), with the accompanied ones.
+  customer per calendar month of the period. visit_count: done visits (activities.selectors.visits_done), with the accompanied ones.
 - data_quality: the supervision basic-data quality score (supervision.domain.quality.quality_score over the same
   counts supervision.selectors.data_quality gathers), None when no check applies.
 - late_logs, missing_logs, log_quality, policy_compliance from worklogs.selectors.log_quality: log_quality is the
