@@ -41,6 +41,7 @@ from kamguard.org.models import User
 from kamguard.org.scopes import NOTHING, scope_q
 from kamguard.performance import domain
 from kamguard.performance.models import (
+    Acknowledgement,
     ImprovementPlan,
     Period,
     PeriodStatus,
@@ -286,14 +287,8 @@ def scorecard_detail(*, viewer: User, scorecard_id: int, lang: str | None = None
         calibrations=list(card.calibrations.select_related("by").order_by("at", "pk")),
         meetings=list(card.meetings.select_related("by").order_by("held_at", "pk")),
         appeals=list(card.appeals.select_related("resolved_by").order_by("filed_at", "pk")),
-        acknowledged=hasattr(card, "acknowledgement") and _has_ack(card),
+        acknowledged=Acknowledgement.objects.filter(scorecard=card).exists(),
         improvement_plans=list(card.improvement_plans.prefetch_related("follow_ups").order_by("-start", "pk")))
-
-
-def _has_ack(card: Scorecard) -> bool:
-    from kamguard.performance.models import Acknowledgement
-
-    return Acknowledgement.objects.filter(scorecard=card).exists()
 
 
 # ---------------------------------------------------------------- team, calibration, trends

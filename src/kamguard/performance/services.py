@@ -337,7 +337,8 @@ def scheme_version_activate(*, actor: User | None, version_id: int) -> Scheme:
     version = SchemeVersion.objects.filter(pk=version_id).first()
     if version is None:
         raise NotFound()
-    scheme = Scheme.objects.select_for_update().select_related("current_version").get(pk=version.scheme_id)
+    scheme = Scheme.objects.select_for_update(of=("self",)).select_related("current_version").get(
+        pk=version.scheme_id)
     if scheme.current_version_id == version.pk:
         return scheme
     _activate(actor, scheme, version)
@@ -564,7 +565,9 @@ def _recalibrated_total(card: Scorecard, spec: Any) -> Decimal | None:
 def calibration_record(*, actor: User, scorecard_id: int, after: Any, reason: str, dimension: str = ""
                        ) -> Calibration:
     """Change the total (dimension "") or one dimension's score, with a reason. The supervisor calibrates first
-    (the period moves to calibrating); after `period_calibration_submit` only the director does. Re-ranks."""
+    (the period moves to calibrating); after `period_calibration_submit` only the director does. Re-ranks.
+    A dimension's calibration recomputes the calibrated total from the dimensions (their calibrated scores where
+    given), replacing an earlier direct change of the total; the history keeps both."""
     _require_edit(actor)
     card, period = _scorecard(scorecard_id)
     _not_frozen(period)

@@ -383,3 +383,28 @@ def test_without_a_director_the_supervisor_releases(world: Any, fake_metrics: An
     services.period_calibration_submit(actor=world.sam, period_id=period.pk)
     services.period_release(actor=world.sam, period_id=period.pk)
     assert Period.objects.get(pk=period.pk).status == PeriodStatus.FEEDBACK
+
+
+def test_scoring_with_the_real_metrics_keeps_no_data_as_no_data(world: Any, monthly: Scheme) -> None:
+    """No stand-in: performance.metrics reads the (empty) records; nothing is invented."""
+    period = services.period_create(actor=world.sam, scheme_id=monthly.pk, day=last_month(), team_id=world.team_a.pk)
+    services.period_score(actor=world.sam, period_id=period.pk)
+    card = card_of(period, world.alice)
+    metrics = card.snapshot["metrics"]
+    assert set(domain.METRICS) <= set(metrics)
+    assert metrics["sales_completion"]["value"] is None and metrics["sales_completion"]["inputs"]["reason"]
+    economic = next(d for d in card.dimensions if d["code"] == "economic_results")
+    assert economic["score"] is None
+
+
+def test_a_department_period_covers_its_teams(world: Any, fake_metrics: Any, monthly: Scheme) -> None:
+    period = services.period_create(actor=world.sam, scheme_id=monthly.pk, day=last_month(),
+                                    department_id=world.east.pk)
+    services.period_score(actor=world.sam, period_id=period.pk)
+    assert set(Scorecard.objects.filter(period=period).values_list("user__username", flat=True)) == {
+        "alice", "bob", "sue", "henry"}
+    with pytest.raises(PermissionRefused):
+        services.period_create(actor=world.sam, scheme_id=monthly.pk, day=last_month(),
+                               department_id=world.west.pk)
+    with pytest.raises(ValidationFailed):
+        services.period_create(actor=world.sam, scheme_id=monthly.pk, day=last_month())
