@@ -195,6 +195,7 @@ class ObjectiveFilter(Schema):
     limit: int = Field(50, ge=1, le=200)
     owner_user_id: int | None = None
     team_id: int | None = Field(None, description="the team's own objectives")
+    members: bool = Field(False, description="with team_id: its members' objectives too")
     status: Literal["draft", "active", "done", "cancelled", ""] = ""
     on: dt.date | None = Field(None, description="objectives whose period contains this day")
     q: str = Field("", max_length=100, description="words in the title or description")
@@ -205,7 +206,8 @@ class ObjectiveFilter(Schema):
 def objective_list(request: HttpRequest, filters: Query[ObjectiveFilter]) -> Any:
     viewer = api_viewer(request)
     qs = selectors.objective_list(viewer=viewer, owner_user_id=filters.owner_user_id, team_id=filters.team_id,
-                                  status=filters.status, on=filters.on, query=filters.q.strip())
+                                  status=filters.status, on=filters.on, query=filters.q.strip(),
+                                  include_team_members=filters.members)
     page = keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-period_start", "pk"))
     progress = selectors.progress_of(page["items"])
     page["items"] = [_objective_out(o, progress[o.pk]) for o in page["items"]]

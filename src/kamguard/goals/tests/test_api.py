@@ -141,6 +141,8 @@ def test_okr_through_the_api(world, client_for):
     assert {listed["items"][0]["id"], again["items"][0]["id"]} == {team_id, mine_id}
     assert [o["id"] for o in sam.get(f"{BASE}/objectives?q=我的").json()["items"]] == [mine_id]
     assert [o["id"] for o in sam.get(f"{BASE}/objectives?team_id={world.team_a.pk}").json()["items"]] == [team_id]
+    both = sam.get(f"{BASE}/objectives?team_id={world.team_a.pk}&members=true").json()["items"]
+    assert {o["id"] for o in both} == {team_id, mine_id}
 
 
 @pytest.mark.parametrize("persona,status", [("alice", 200), ("bob", 404), ("sue", 200), ("sam", 200),
