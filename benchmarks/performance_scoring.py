@@ -182,11 +182,16 @@ def write_sales(args: argparse.Namespace, world: dict[str, Any], first: dt.date,
     orders_total = max(1, args.order_lines // LINES_PER_ORDER)
     last = month_last(scored)
     span = (last - first).days
-    orders: list[tuple[int, int, int, dt.date, Decimal]] = []  # id, manager, customer, date, amount
     lines_written = 0
+    payments_written = 0
+    today = dt.date.today()
+    line_buffer: list[dict[str, Any]] = []
+    payment_buffer: list[dict[str, Any]] = []
+    allocation_buffer: list[dict[str, Any]] = []
 
-    def order_and_lines() -> Any:
-        nonlocal lines_written
+    def order_rows() -> Any:
+        """Orders with their lines and payments put aside, so that every buffer stays one chunk big."""
+        nonlocal lines_written, payments_written
         for order_id in range(1, orders_total + 1):
             manager = managers[order_id % len(managers)]
             customer = books[manager][rng.randrange(CUSTOMERS_PER_MANAGER)]
@@ -195,61 +200,48 @@ def write_sales(args: argparse.Namespace, world: dict[str, Any], first: dt.date,
             if lines_written + count > args.order_lines or order_id == orders_total:
                 count = max(1, args.order_lines - lines_written)
             amount = Decimal(0)
-            lines = []
             for _ in range(count):
                 quantity = rng.randint(1, 20)
                 price = Decimal(rng.randrange(500, 50_000))
                 listed = price + Decimal(rng.randrange(0, 5_000)) if rng.random() < 0.5 else None
                 line_amount = price * quantity
                 amount += line_amount
-                lines.append({"order_id": order_id, "product": rng.choice(PRODUCTS), "quantity": Decimal(quantity),
-                              "unit_price": price, "list_price": listed, "discount_pct": None,
-                              "amount": line_amount})
+                line_buffer.append({"order_id": order_id, "product": rng.choice(PRODUCTS),
+                                    "quantity": Decimal(quantity), "unit_price": price, "list_price": listed,
+                                    "discount_pct": None, "amount": line_amount})
             lines_written += count
             status = "cancelled" if rng.random() < 0.03 else rng.choice(("open", "delivered"))
-            orders.append((order_id, manager, customer, day, amount))
+            if rng.random() < 0.6:
+                payments_written += 1
+                payment_buffer.append({"id": payments_written, "customer_id": customer, "manager_id": manager,
+                                       "paid_on": min(today, day + dt.timedelta(days=rng.randint(5, 45))),
+                                       "amount": amount, "currency": "CNY", "status": "confirmed"})
+                allocation_buffer.append({"payment_id": payments_written, "order_id": order_id, "contract_id": None,
+                                          "amount": amount})
             yield {"id": order_id, "customer_id": customer, "manager_id": manager, "source": "erp",
                    "status": status, "order_date": day, "due_on": day + dt.timedelta(days=30), "amount": amount,
-                   "currency": "CNY", "number": f"SO{order_id:08d}"}, lines
+                   "currency": "CNY", "number": f"SO{order_id:08d}"}
 
-    line_buffer: list[dict[str, Any]] = []
-
-    def order_rows() -> Any:
-        for order, lines in order_and_lines():
-            line_buffer.extend(lines)
-            yield order
-
-    # Orders first (their keys), lines as they were made: two passes over one generator would keep all in memory.
     watch = Stopwatch()
     written_orders = 0
     written_lines = 0
+    batches = 0
     generator = order_rows()
     while True:
-        batch = [row for _, row in zip(range(CHUNK), generator, strict=False)]
+        batch = [row for _, row in zip(range(CHUNK // LINES_PER_ORDER), generator, strict=False)]
         if not batch:
             break
         written_orders += write_rows(Order, batch, with_pk=True)
         written_lines += write_rows(OrderLine, line_buffer)
-        line_buffer.clear()
-        if written_orders % (CHUNK * 4) == 0:
+        write_rows(Payment, payment_buffer, with_pk=True)
+        write_rows(PaymentAllocation, allocation_buffer)
+        for buffer in (line_buffer, payment_buffer, allocation_buffer):
+            buffer.clear()
+        batches += 1
+        if batches % 20 == 0:
             print(f"  orders: {written_orders:,} / {orders_total:,}, lines {written_lines:,} "
                   f"({written_lines / max(watch.seconds(), 1e-9):,.0f} lines/s)", flush=True)
-    paid = [o for o in orders if rng.random() < 0.6]
-    today = dt.date.today()
-
-    def payments() -> Any:
-        for pid, (_oid, manager, customer, day, amount) in enumerate(paid, start=1):
-            yield {"id": pid, "customer_id": customer, "manager_id": manager,
-                   "paid_on": min(today, day + dt.timedelta(days=rng.randint(5, 45))), "amount": amount,
-                   "currency": "CNY", "status": "confirmed"}
-
-    def allocations() -> Any:
-        for pid, (oid, _manager, _customer, _day, amount) in enumerate(paid, start=1):
-            yield {"payment_id": pid, "order_id": oid, "contract_id": None, "amount": amount}
-
-    write_rows(Payment, payments(), with_pk=True)
-    write_rows(PaymentAllocation, allocations())
-    return {"orders": written_orders, "order_lines": written_lines, "payments": len(paid)}
+    return {"orders": written_orders, "order_lines": written_lines, "payments": payments_written}
 
 
 def write_activities(args: argparse.Namespace, world: dict[str, Any], first: dt.date, scored: dt.date,
