@@ -18,6 +18,15 @@ from kamguard.reviews.selectors import review_summary_for
 from .conftest import last_quarter
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are compared in English, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _answers(assignment, first=4, second=None, text=""):
     qs = list(assignment.question_set.questions.order_by("position"))
     values = {qs[0].pk: first}
