@@ -84,14 +84,14 @@ class PeriodStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("performance", "Open")
     SCORED = "scored", _("Scored")
     CALIBRATING = "calibrating", _("Calibrating")
-    FEEDBACK = "feedback", _("Feedback")
+    FEEDBACK = "feedback", pgettext_lazy("performance", "Feedback")
     SIGNED_OFF = "signed_off", _("Signed off")
 
 
 class CalibrationStage(models.TextChoices):
     NONE = "", _("Not started")
-    SUPERVISOR = "supervisor", _("Supervisor")
-    DIRECTOR = "director", _("Director")
+    SUPERVISOR = "supervisor", pgettext_lazy("performance", "Supervisor")
+    DIRECTOR = "director", pgettext_lazy("performance", "Director")
 
 
 class Period(models.Model):
@@ -181,8 +181,8 @@ class Scorecard(models.Model):
 
 
 class CalibrationRole(models.TextChoices):
-    SUPERVISOR = "supervisor", _("Supervisor")
-    DIRECTOR = "director", _("Director")
+    SUPERVISOR = "supervisor", pgettext_lazy("performance", "Supervisor")
+    DIRECTOR = "director", pgettext_lazy("performance", "Director")
 
 
 class Calibration(models.Model):
@@ -214,10 +214,10 @@ class Calibration(models.Model):
 class FeedbackMeeting(models.Model):
     scorecard = models.ForeignKey(Scorecard, verbose_name=_("scorecard"), on_delete=models.CASCADE,
                                   related_name="meetings")
-    held_at = models.DateTimeField(_("held at"))
+    held_at = models.DateTimeField(pgettext_lazy("performance", "held at"))
     by = models.ForeignKey(USER, verbose_name=_("held by"), on_delete=models.PROTECT, related_name="+")
     notes = models.TextField(_("notes"))
-    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    created_at = models.DateTimeField(pgettext_lazy("performance", "recorded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("feedback meeting")
@@ -232,7 +232,7 @@ class Acknowledgement(models.Model):
     scorecard = models.OneToOneField(Scorecard, verbose_name=_("scorecard"), on_delete=models.CASCADE,
                                      related_name="acknowledgement")
     comment = models.TextField(_("comment"), blank=True)
-    at = models.DateTimeField(_("acknowledged at"), auto_now_add=True)
+    at = models.DateTimeField(pgettext_lazy("performance", "acknowledged at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("acknowledgement")
@@ -282,13 +282,13 @@ class ImprovementPlan(models.Model):
                                   related_name="improvement_plans")
     user = models.ForeignKey(USER, verbose_name=_("person"), on_delete=models.PROTECT,
                              related_name="improvement_plans")
-    goals = models.TextField(_("goals"))
+    goals = models.TextField(pgettext_lazy("performance", "goals"))
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
     status = models.CharField(_("status"), max_length=8, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
-    started_by = models.ForeignKey(USER, verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+")
+    started_by = models.ForeignKey(USER, verbose_name=pgettext_lazy("performance", "started by"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("performance", "closed at"), null=True, blank=True)
     outcome = models.TextField(pgettext_lazy("performance", "outcome"), blank=True)
 
     class Meta:
@@ -308,7 +308,7 @@ class FollowUp(models.Model):
     notes = models.TextField(_("notes"))
     progress = models.PositiveSmallIntegerField(_("progress (%)"))
     by = models.ForeignKey(USER, verbose_name=pgettext_lazy("performance", "by"), on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    created_at = models.DateTimeField(pgettext_lazy("performance", "recorded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("follow-up")
