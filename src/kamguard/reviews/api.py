@@ -15,6 +15,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictInt, StrictStr
 
 from kamguard.core.api import Page, ProblemDetail, api_viewer, keyset_page
 from kamguard.core.errors import NotFound
@@ -392,7 +393,7 @@ def my_review(request: HttpRequest, assignment_id: int) -> Any:
 
 
 class AnswersIn(Schema):
-    answers: dict[str, int | str] = Field(..., description='question id → 1..5 for a scale question, text otherwise')
+    answers: dict[str, StrictInt | StrictStr] = Field(..., description='question id → 1..5 for a scale question, text otherwise')
 
 
 @router.post("/mine/{int:assignment_id}/submit", response={200: MyReviewOut, **ERRORS},

@@ -141,3 +141,14 @@ def test_cycle_list_scope(world, client_for, cycle):
     # A draft cycle is not shown to the people it reviews yet.
     assert _json(client_for(world.person("alice")), "get", f"{BASE}/cycles").json()["items"] == []
     assert not Answer.objects.exists()
+
+
+@pytest.mark.parametrize("value", [0, 6, "abc", 2.5, "", None, True])
+def test_bad_scores_through_the_api_change_nothing(world, client_for, cycle, value):
+    services.cycle_open(actor=world.sam, cycle_id=cycle.pk)
+    review = Assignment.objects.get(cycle=cycle, subject=world.alice, source="self")
+    response = _json(client_for(world.person("alice")), "post", f"{BASE}/mine/{review.pk}/submit",
+                     _answers(review, value))
+    assert response.status_code == 422, response.content
+    review.refresh_from_db()
+    assert review.status == "pending" and not Answer.objects.exists()
