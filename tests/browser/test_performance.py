@@ -278,6 +278,13 @@ def test_a_month_from_records_to_improvement_plan(browser, live_server, team, sh
     sam.goto(f"{live_server.url}/performance/scorecards/{card.pk}/")
     watch.check(sam, "s09-answered")
     assert "每月提交销售预测" in sam.inner_text("#improvement")
+    # the supervisor's pages fit a phone too
+    sam.set_viewport_size(PHONE)
+    for url, step in ((f"/performance/periods/{period.pk}/", "s10-period-phone"),
+                      (f"/performance/periods/{period.pk}/calibration/", "s11-calibration-phone"),
+                      (f"/performance/teams/{team['team'].pk}/trend/", "s12-team-trend-phone")):
+        sam.goto(f"{live_server.url}{url}")
+        watch.check(sam, step)
     actions = set(AuditEvent.objects.filter(action__startswith="performance.").values_list("action", flat=True))
     assert {"performance.period.create", "performance.period.score", "performance.scorecard.calibrate",
             "performance.period.release", "performance.feedback.record", "performance.scorecard.acknowledge",

@@ -240,7 +240,7 @@ COLOURS = ("#1f4e8c", "#b42318", "#2e7d4f", "#8a5a00")
 
 def line_chart(labels: list[str], series: list[tuple[str, list[Decimal | None]]]) -> dict[str, Any]:
     """Lines over periods on a 0–100 scale; a period without a total breaks no line, it is skipped."""
-    width, height, left, right, top, base = 560, 220, 34, 546, 10, 190
+    width, height, left, right, top, base = 420, 200, 30, 410, 10, 172
     step = (right - left) / max(len(labels) - 1, 1)
 
     def y_of(value: Decimal) -> float:
