@@ -100,7 +100,10 @@ CAPABILITY_BUILDERS: tuple[tuple[str, str], ...] = (
     ("records", "kamguard.demo.records:records_build"),
     ("sales", "kamguard.demo.sales:sales_build"),
     ("contracts", "kamguard.demo.contracts:contracts_build"),
+    ("goals", "kamguard.goals.demo:goals_build"),
+    ("reviews", "kamguard.reviews.demo:reviews_build"),
     ("risk", "kamguard.risk.demo:risk_build"),
+    ("performance", "kamguard.performance.demo:performance_build"),
 )
 
 
