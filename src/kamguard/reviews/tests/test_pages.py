@@ -175,3 +175,28 @@ def test_question_set_pages(world, client_for, sets):
         "name": "X", "source": "peer", "q-TOTAL_FORMS": "1", "q-INITIAL_FORMS": "0",
         "q-0-kind": "scale", "q-0-text_en": "a", "q-0-text_zh": "b"})
     assert response.status_code == 403 and QuestionSet.objects.count() == before
+
+
+@pytest.mark.parametrize(("who", "status"), [("alice", 200), ("bob", 200), ("sam", 200), ("carol", 404),
+                                             ("audrey", 200)])
+def test_cycle_page_matrix(world, client_for, opened, who, status):
+    body = client_for(world.person(who)).get(reverse("reviews:cycle_detail", args=[opened.pk]),
+                                             HTTP_ACCEPT_LANGUAGE="en")
+    assert body.status_code == status
+    if who in ("alice", "bob") and status == 200:
+        # A person reviewed sees their own row only, and no reviewer list.
+        text = body.content.decode()
+        other = world.bob if who == "alice" else world.alice
+        assert str(other) not in text and "Reviewers" not in text
+
+
+def test_public_page_expired_or_replaced_link(world, client, opened, book, monkeypatch):
+    review = Assignment.objects.get(cycle=opened, subject=world.alice, contact=book.zhang)
+    token = services.customer_link_issue(actor=world.sam, assignment_id=review.pk)
+    monkeypatch.setattr(services, "LINK_MAX_AGE", -1)
+    response = client.get(reverse("reviews:public_answer", args=[token]), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 422 and "expired" in response.content.decode()
+    monkeypatch.setattr(services, "LINK_MAX_AGE", 3600)
+    services.customer_link_issue(actor=world.sam, assignment_id=review.pk, renew=True)
+    response = client.get(reverse("reviews:public_answer", args=[token]), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404 and "no longer valid" in response.content.decode()
