@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 
 from kamguard.contracts.domain.rules import address_key, payer_matches
 from kamguard.risk.domain.evidence import Evidence, Ref, Signal, quiet
-from kamguard.risk.domain.stats import clamp, mean, median, ramp, rate_z, robust_z, safe_log_ratio
+from kamguard.risk.domain.stats import clamp, mad, mean, median, ramp, rate_z, robust_z, safe_log_ratio
 
 # ---------------------------------------------------------------- 1. orders collapse while contact continues
 
@@ -262,10 +262,11 @@ def price_outliers(lines: Sequence[PriceLine], params: PriceParams = PriceParams
         if len(values) < params.min_group:
             continue
         norm = median(values)
+        spread = max(mad(values, norm), params.spread_floor)  # once per group: the same reference for every line
         for line, discount in discounts:
             if discount is None:
                 continue
-            z = robust_z(discount, values, floor=params.spread_floor)
+            z = (discount - norm) / spread  # robust_z(discount, values, floor=params.spread_floor)
             strength = ramp(abs(z), params.z_start, params.z_full)
             if z < 0:
                 strength *= params.above_norm_factor
