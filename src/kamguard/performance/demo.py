@@ -63,7 +63,9 @@ def _director_over(department: Department) -> User | None:
 
 
 def _teams(world: BuiltWorld) -> list[Team]:
-    teams = [t for t in world.teams.values() if t.is_active]
+    """The scale-1 teams (a scaled demo's bulk teams are left out: they would only repeat the story slowly)."""
+    bulk = {t.key for t in world.plan.teams if t.is_bulk}
+    teams = [team for key, team in world.teams.items() if key not in bulk and team.is_active]
     return sorted(teams, key=lambda t: t.pk)
 
 
@@ -157,3 +159,11 @@ def performance_build(world: BuiltWorld) -> dict[str, int]:
             counts["follow_ups"] += 1
     counts["signed_off"] = Period.objects.filter(status=PeriodStatus.SIGNED_OFF).count()
     return counts
+
+
+def summary_lines(built: dict[str, int]) -> list[str]:
+    """What `kamguard demo` prints about the performance process."""
+    return [f"performance: {built.get('periods', 0)} monthly periods ({built.get('signed_off', 0)} signed off, "
+            f"{built.get('in_progress', 0)} scored and waiting for calibration), {built.get('scorecards', 0)} "
+            f"scorecards, {built.get('calibrations', 0)} calibrations, {built.get('appeals', 0)} appeal, "
+            f"{built.get('improvement_plans', 0)} improvement plan"]

@@ -15,7 +15,7 @@ from kamguard.demo.customer_plan import plan_customers
 from kamguard.demo.plan import plan_world
 from kamguard.org.models import User
 from kamguard.performance import selectors, services
-from kamguard.performance.demo import performance_build
+from kamguard.performance.demo import performance_build, summary_lines
 from kamguard.performance.models import (
     Acknowledgement,
     Appeal,
@@ -41,7 +41,7 @@ def built(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[Any, 
 
 def test_finished_months_went_through_the_whole_process(db: None, built: tuple[Any, dict[str, int]]) -> None:
     world, counts = built
-    teams = len([t for t in world.teams.values() if t.is_active])
+    teams = len([t for t in world.plan.teams if not t.is_bulk])
     assert counts["periods"] == 3 * teams and counts["skipped_teams"] == 0
     assert Period.objects.filter(status=PeriodStatus.SIGNED_OFF).count() == 2 * teams
     assert counts["in_progress"] == teams
@@ -52,6 +52,7 @@ def test_finished_months_went_through_the_whole_process(db: None, built: tuple[A
     assert Acknowledgement.objects.count() == counts["acknowledged"] > 0
     plan = ImprovementPlan.objects.get()
     assert plan.started_by_id == plan.user_id and plan.follow_ups.count() == counts["follow_ups"]
+    assert "performance:" in summary_lines(counts)[0]
 
 
 def test_scores_come_from_the_records_and_are_explained(db: None, built: tuple[Any, dict[str, int]]) -> None:
