@@ -210,6 +210,14 @@ def _num(value: Decimal | None) -> str:
     return format(value.normalize(), "f") if value == value.to_integral() else str(value)
 
 
+def _formula_in_words(formula: str, lang: str) -> str:
+    """The formula with each metric code replaced by the metric's name in `lang`."""
+    import re
+
+    return re.sub(r"[a-z][a-z0-9_]*", lambda m: domain.metric_name(m.group(0), lang)
+                  if m.group(0) in domain.METRICS else m.group(0), formula)
+
+
 def _dimension_explanation(dim: Any, row: dict[str, Any], lang: str) -> str:
     zh = lang == "zh"
     score, value = _dec(row.get("score")), _dec(row.get("value"))
@@ -227,7 +235,7 @@ def _dimension_explanation(dim: Any, row: dict[str, Any], lang: str) -> str:
         missing = ", ".join(domain.metric_name(m, lang) for m in row.get("missing", []))
         return (f"无数据({missing}):本项不计分,权重按比例分摊给有分数的维度。" if zh else
                 f"No data ({missing}): no score; its weight is spread over the scored dimensions in proportion.")
-    formula = dim.formula
+    formula = _formula_in_words(dim.formula, lang)
     index = row.get("band_index")
     if index is not None and 0 <= index < len(dim.bands):
         band = dim.bands[index]

@@ -216,9 +216,9 @@ def directors_exist(department: Department) -> bool:
     ancestors = [int(p) for p in department.path.strip("/").split("/") if p.isdigit() and int(p) != department.pk]
     if not ancestors:
         return False
-    return User.objects.filter(is_active=True, department_id__in=ancestors,
-                               role_assignments__role=Role.SUPERVISOR).filter(
-        Q(role_assignments__valid_until__isnull=True) | Q(role_assignments__valid_until__gt=timezone.now())
+    return User.objects.filter(
+        Q(is_active=True, department_id__in=ancestors, role_assignments__role=Role.SUPERVISOR)
+        & (Q(role_assignments__valid_until__isnull=True) | Q(role_assignments__valid_until__gt=timezone.now()))
     ).exists()
 
 
@@ -407,7 +407,9 @@ def period_create(*, actor: User | None, scheme_id: int, day: dt.date, team_id: 
 
 def period_members(period: Period) -> list[User]:
     """The managers and specialists of the team (or the department and below) who worked during the period."""
-    qs = User.objects.filter(role_assignments__role__in=[str(r) for r in MEMBER_ROLES])
+    qs = User.objects.filter(
+        Q(role_assignments__role__in=[str(r) for r in MEMBER_ROLES])
+        & (Q(role_assignments__valid_until__isnull=True) | Q(role_assignments__valid_until__gt=timezone.now())))
     if period.team_id is not None:
         qs = qs.filter(team_id=period.team_id)
     else:

@@ -296,7 +296,7 @@ def test_detail_explains_each_dimension_in_both_languages(world: Any, scored_per
     zh = selectors.scorecard_detail(viewer=world.sam, scorecard_id=card.pk, lang="zh-hans")
     economic = next(d for d in en.dimensions if d.code == "economic_results")
     assert economic.metrics[0].value == D("62") and "100000" in economic.metrics[0].explanation
-    assert economic.band and "62" in economic.explanation
+    assert economic.band and "62" in economic.explanation and "Sales completion" in economic.explanation
     forecast = next(d for d in en.dimensions if d.code == "forecast_accuracy")
     assert forecast.no_data and "No data" in forecast.explanation and en.reweighted
     assert any("\u4e00" <= ch <= "\u9fff" for ch in next(d for d in zh.dimensions
