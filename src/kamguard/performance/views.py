@@ -780,6 +780,10 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
                                                         "may_edit": services.may_manage_schemes(viewer)})
 
 
+def _unit_label(unit: str) -> str:
+    return {"%": "%", "count": _("a count"), "CNY": _("yuan (CNY)"), "score": _("a score of 0 to 100")}.get(unit, unit)
+
+
 def _period_type_label(kind: str) -> str:
     return {"month": _("monthly"), "quarter": _("quarterly"), "half_year": _("half-yearly"),
             "year": _("yearly")}.get(kind, kind)
@@ -897,7 +901,7 @@ def scheme_version_create(request: HttpRequest, scheme_id: int | None = None) ->
     return render(request, "performance/scheme_form.html", {
         "form": form, "scheme": scheme, "spec_errors": spec_errors,
         "name": scheme.name_in(get_language()) if scheme else "",
-        "metrics": [{"code": code, "name": _metric_name(code), "unit": d.unit} for code, d in defs.items()],
+        "metrics": [{"code": code, "name": _metric_name(code), "unit": _unit_label(d.unit)} for code, d in defs.items()],
         "presets": [(p.code, _pick(p, "name")) for p in PRESETS],
     }, status=422 if request.method == "POST" else 200)
 

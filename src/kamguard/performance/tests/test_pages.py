@@ -7,6 +7,7 @@ languages render."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -500,3 +501,35 @@ def test_only_hr_and_administrators_change_schemes(world, client_for, monthly, p
                        ).status_code == 403
     assert _state() == before
     assert client.get("/performance/schemes/").status_code == 200  # everyone reads the schemes
+
+
+# --- no English left on the Chinese pages -------------------------------------------------------------------------
+
+ENGLISH = re.compile(r"\b[A-Za-z][a-z]{3,}(?:\s+[a-z]{2,})*\b")
+
+
+def _words(html: str) -> set[str]:
+    """English words in the page's main text; code (metric codes, JSON keys), the JSON editor and choices aside."""
+    main = html[html.index("<main"):]
+    main = re.sub(r"<(textarea|code|script|select)[^>]*>.*?</\1>", " ", main, flags=re.S)
+    main = re.sub(r'<td class="mono">.*?</td>', " ", main, flags=re.S)
+    return set(ENGLISH.findall(re.sub(r"<[^>]+>", " ", main).replace("&nbsp;", " ")))
+
+
+def test_no_english_left_on_the_chinese_pages(world, diana, scored_period, client_for):
+    released(scored_period, world, diana)
+    card = _card(scored_period, world.bob)
+    scheme = scored_period.scheme_id
+    left = {}
+    for who, url in (("sam", "/performance/"), ("sam", f"/performance/periods/{scored_period.pk}/"),
+                     ("sam", f"/performance/periods/{scored_period.pk}/calibration/"),
+                     ("sam", f"/performance/scorecards/{card.pk}/"), ("bob", f"/performance/scorecards/{card.pk}/"),
+                     ("bob", "/performance/"), ("sam", f"/performance/people/{world.bob.pk}/trend/"),
+                     ("sam", f"/performance/teams/{world.team_a.pk}/trend/"), ("sam", "/performance/periods/new/"),
+                     ("hanna", "/performance/schemes/"), ("hanna", f"/performance/schemes/{scheme}/"),
+                     ("hanna", f"/performance/schemes/{scheme}/versions/new/"), ("hanna", "/performance/schemes/new/"),
+                     ("audrey", "/performance/")):
+        words = _words(client_for(world.person(who)).get(url, **ZH).content.decode())
+        if words:
+            left[f"{who} {url}"] = sorted(words)
+    assert not left, left
