@@ -117,6 +117,11 @@ class FollowUpForm(forms.Form):
                             error_messages={"required": _("Write what was followed up.")})
 
 
+class PlanCloseForm(forms.Form):
+    outcome = forms.CharField(label=_("Outcome"), max_length=10_000, required=False,
+                              widget=_text(2, _("What improved, what did not")))
+
+
 class SchemeVersionForm(forms.Form):
     spec = forms.CharField(label=_("The scheme (JSON)"), widget=forms.Textarea(attrs={"rows": 24, "class": "mono",
                                                                                      "spellcheck": "false"}))

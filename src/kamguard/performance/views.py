@@ -39,6 +39,7 @@ from kamguard.performance.forms import (
     ImprovementPlanForm,
     ManualScoresForm,
     PeriodCreateForm,
+    PlanCloseForm,
     SchemeVersionForm,
 )
 from kamguard.performance.models import (
@@ -206,6 +207,7 @@ def _card_view(detail: selectors.ScorecardDetail, spec: Any, ranked_of: int) -> 
             "resolved_by": appeal.resolved_by, "resolution": appeal.resolution},
         "plan": None if plan is None else {
             "id": plan.pk, "goals": plan.goals, "start": plan.start, "end": plan.end, "by": plan.started_by,
+            "outcome": plan.outcome, "closed_at": plan.closed_at,
             "status": plan.status, "status_label": plan.get_status_display(),
             "followups": [{"on": f.on, "progress": f.progress, "notes": f.notes, "by": f.by}
                           for f in plan.follow_ups.all()]},
@@ -344,6 +346,8 @@ def scorecard_actions(viewer: User, card: Scorecard) -> set[str]:
     if edit and (own or supervises) and period.status in (PeriodStatus.FEEDBACK, PeriodStatus.SIGNED_OFF):
         plan = card.improvement_plans.filter(status=PlanStatus.ACTIVE).first()
         out.add("followup" if plan else "plan")
+        if plan is not None and supervises:
+            out.add("close")
     return out
 
 
@@ -561,9 +565,9 @@ def calibration(request: HttpRequest, period_id: int) -> HttpResponse:
 
 # --- a scorecard -------------------------------------------------------------------------------------------------
 
-CARD_ACTIONS = ("manual", "feedback", "acknowledge", "appeal", "resolve", "plan", "followup")
+CARD_ACTIONS = ("manual", "feedback", "acknowledge", "appeal", "resolve", "plan", "followup", "close")
 _ANCHOR = {"manual": "dimensions", "feedback": "feedback", "acknowledge": "response", "appeal": "response",
-           "resolve": "response", "plan": "improvement", "followup": "improvement"}
+           "resolve": "response", "plan": "improvement", "followup": "improvement", "close": "improvement"}
 
 
 def _manual_dimensions(spec: Any) -> list[dict[str, Any]]:
@@ -594,6 +598,8 @@ def _card_forms(viewer: User, card: Scorecard, spec: Any, allowed: set[str], bou
             initial={"start": today, "end": today + dt.timedelta(days=90)})
     if "followup" in allowed:
         out["followup_form"] = bound.get("followup") or FollowUpForm(initial={"on": timezone.localdate()})
+    if "close" in allowed:
+        out["close_form"] = bound.get("close") or PlanCloseForm()
     out["may_calibrate"] = "calibrate" in allowed
     return out
 
@@ -666,6 +672,13 @@ def _card_post(request: HttpRequest, viewer: User, card: Scorecard, spec: Any, a
             services.improvement_plan_start(actor=viewer, scorecard_id=card.pk, goals=f.cleaned_data["goals"],
                                             start=f.cleaned_data["start"], end=f.cleaned_data["end"])
         done = _("Improvement plan started.")
+    elif action == "close":
+        form = PlanCloseForm(data)
+        active = card.improvement_plans.filter(status=PlanStatus.ACTIVE).order_by("-created_at").first()
+        def call(f: Any) -> None:
+            services.improvement_plan_close(actor=viewer, plan_id=active.pk if active else 0,
+                                            outcome=f.cleaned_data["outcome"])
+        done = _("Improvement plan closed.")
     else:
         form = FollowUpForm(data)
         plan = card.improvement_plans.filter(status=PlanStatus.ACTIVE).order_by("-created_at").first()

@@ -533,3 +533,35 @@ def test_no_english_left_on_the_chinese_pages(world, diana, scored_period, clien
         if words:
             left[f"{who} {url}"] = sorted(words)
     assert not left, left
+
+
+def test_supervisor_closes_the_plan_and_signs_the_period_off(world, diana, scored_period, client_for):
+    card = _feedback(scored_period, world, diana, client_for, world.bob)
+    bob, sam = client_for(world.bob), client_for(world.sam)
+    assert bob.post(f"/performance/scorecards/{card.pk}/", {"action": "acknowledge", "comment": ""}).status_code == 302
+    bob.post(f"/performance/scorecards/{card.pk}/", {"action": "plan", "goals": "提高预测准确率",
+                                                     "start": "2026-12-01", "end": "2027-02-28"})
+    plan = ImprovementPlan.objects.get(scorecard=card)
+    # the person may not close their own plan
+    before = _state()
+    assert bob.post(f"/performance/scorecards/{card.pk}/", {"action": "close", "outcome": "完成"}).status_code == 403
+    assert _state() == before
+    assert sam.post(f"/performance/scorecards/{card.pk}/", {"action": "close", "outcome": "预测已按月提交"}
+                    ).status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == "closed" and plan.outcome == "预测已按月提交"
+    # sign-off freezes the period: its steps and the scorecards' forms are gone
+    assert sam.post(f"/performance/periods/{scored_period.pk}/", {"action": "sign_off"}).status_code == 302
+    scored_period.refresh_from_db()
+    assert scored_period.status == PeriodStatus.SIGNED_OFF
+    page = sam.get(f"/performance/periods/{scored_period.pk}/").content.decode()
+    assert "data-action=" not in page
+    alice = _card(scored_period, world.alice)
+    before = _state()
+    response = sam.post(f"/performance/periods/{scored_period.pk}/calibration/",
+                        {"card": alice.pk, f"c{alice.pk}-dimension": "", f"c{alice.pk}-after": "50",
+                         f"c{alice.pk}-reason": "签核之后"})
+    assert response.status_code == 403
+    assert sam.post(f"/performance/scorecards/{alice.pk}/", {"action": "feedback", "notes": "x",
+                                                            "held_at": "2026-12-01T10:00"}).status_code == 403
+    assert _state() == before
