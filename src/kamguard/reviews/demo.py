@@ -166,3 +166,9 @@ def reviews_build(world: BuiltWorld) -> dict[str, int]:
                 services.cycle_close(actor=supervisor, cycle_id=cycle.pk)
             counts["pending"] += Assignment.objects.filter(cycle=cycle, status=AssignmentStatus.PENDING).count()
     return counts
+
+
+def summary_lines(built: dict[str, int]) -> list[str]:
+    """What `kamguard demo` prints about the reviews it made."""
+    return [f"360 reviews: {built['cycles']} cycles ({built['assignments']} reviews, {built['answered']} answered, "
+            f"{built['pending']} pending), {built['question_sets']} question sets — answer yours at /reviews/"]

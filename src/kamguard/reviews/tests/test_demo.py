@@ -13,7 +13,7 @@ from kamguard.demo.build import world_build
 from kamguard.demo.customer_plan import plan_customers
 from kamguard.demo.plan import plan_world
 from kamguard.demo.tests.conftest import AS_OF
-from kamguard.reviews.demo import _quarter, reviews_build
+from kamguard.reviews.demo import _quarter, reviews_build, summary_lines
 from kamguard.reviews.models import Assignment, CycleStatus, QuestionSet, ReviewCycle
 from kamguard.reviews.selectors import customer_satisfaction_for, review_summary_for
 
@@ -43,6 +43,7 @@ def test_reviews_demo(db: None, built: dict[str, int]) -> None:
     assert set(summary) == set(subjects)
     assert any(s.by_source.get("peer", (None, 0))[0] is not None for s in summary.values())
     assert customer_satisfaction_for(user_ids=subjects, start=cycle.period_start, end=cycle.period_end)
+    assert "360 reviews" in summary_lines(built)[0]
 
 
 def test_quarters() -> None:
