@@ -221,3 +221,28 @@ def test_refusals_and_conflicts_read_in_chinese(world: Any, diana: Any, scored_p
     assert response.status_code == 403 and response.json()["title"] == "只有此人的上级主管可以执行此操作。"
     response = client_for(diana).post(f"{BASE}/periods/{scored_period.pk}/release", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 409 and response.json()["title"] == "发布前必须先提交主管校准。"
+
+
+@pytest.mark.parametrize("who", ["bob", "carol", "audrey", "hanna"])
+def test_feedback_release_and_plans_refused_change_nothing(world: Any, diana: Any, scored_period: Any,
+                                                          client_for: Any, who: str) -> None:
+    sam = client_for(world.person("sam"))
+    sam.post(f"{BASE}/periods/{scored_period.pk}/calibration-submit")
+    card = card_of(scored_period, world.alice)
+    client = client_for(world.person(who))
+    assert client.post(f"{BASE}/periods/{scored_period.pk}/release").status_code in (403, 404)
+    client_for(diana).post(f"{BASE}/periods/{scored_period.pk}/release")
+    _json(sam, "post", f"{BASE}/scorecards/{card.pk}/feedback", {"notes": "held"})
+    plan = _json(client_for(world.person("alice")), "post", f"{BASE}/scorecards/{card.pk}/improvement-plans",
+                 {"goals": "Cover tier A", "start": "2026-01-01", "end": "2026-02-01"}).json()
+    before = _snapshot()
+    follow_ups = list(ImprovementPlan.objects.values_list("follow_ups__pk", flat=True))
+    assert _json(client, "post", f"{BASE}/scorecards/{card.pk}/feedback", {"notes": "x"}).status_code in (403, 404)
+    assert _json(client, "post", f"{BASE}/scorecards/{card.pk}/improvement-plans",
+                 {"goals": "x", "start": "2026-01-01", "end": "2026-02-01"}).status_code in (403, 404)
+    assert _json(client, "post", f"{BASE}/improvement-plans/{plan['id']}/follow-ups",
+                 {"notes": "x", "progress": 10}).status_code in (403, 404)
+    assert _json(client, "post", f"{BASE}/improvement-plans/{plan['id']}/close", {}).status_code in (403, 404)
+    assert _snapshot()[:-1] == before[:-1]
+    assert list(ImprovementPlan.objects.values_list("follow_ups__pk", flat=True)) == follow_ups
+    assert ImprovementPlan.objects.get(pk=plan["id"]).status == "active"
