@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from kamguard.org.models import Department, Team, User
 
@@ -49,6 +51,16 @@ def _make_user(username: str, full_name: str, roles: list[str], **fields: object
 
     return user_create(actor=None, username=username, full_name=full_name, roles=roles, password=PASSWORD,
                        email=f"{username}@example.com", **fields)
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts and ends in the default language: a request leaves its language active in the thread
+    (LocaleMiddleware activates and never deactivates), which would make the next test's messages depend on the
+    order the tests ran in."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
