@@ -80,7 +80,7 @@ from kamguard.sales.domain import forecast_accuracy, month_end, month_start
 from kamguard.sales.models import Forecast
 from kamguard.sales.selectors import won_by_manager
 from kamguard.supervision import selectors as supervision
-from kamguard.supervision.domain.quality import QualityCounts, quality_score
+from kamguard.supervision.domain.quality import quality_score
 from kamguard.worklogs.selectors import log_quality
 
 ZERO = Decimal(0)
@@ -350,36 +350,9 @@ def _compliance(out: dict[int, dict[str, MetricValue]], logs: dict[int, dict[str
 
 def _data_quality(out: dict[int, dict[str, MetricValue]], ids: list[int], start: dt.date, end: dt.date,
                   logs: dict[int, dict[str, Any]]) -> None:
-    # The same counts supervision.selectors.data_quality gathers, without its viewer narrowing (a system read).
-
-    activities = supervision._activity_counts(ids, start, end)
-    customers = supervision._customer_counts(ids)
-    relay_usage = supervision.provided("relay", "usage")
-    records_count = supervision.provided("records", "records_count")
-    relay = relay_usage(user_ids=ids, start=start, end=end) if relay_usage else None
-    records = records_count(user_ids=ids, start=start, end=end) if records_count else None
+    counts_by_person, _sources = supervision.quality_counts_for(user_ids=ids, start=start, end=end, logs=logs)
     for uid in ids:
-        a = (activities or {}).get(uid, {})
-        c = customers.get(uid, {})
-        log = logs.get(uid, {})
-        rel = (relay or {}).get(uid, {})
-        rec = (records or {}).get(uid, {})
-        counts = QualityCounts(
-            activities_done=a.get("done", 0), activities_complete=a.get("complete", 0),
-            activities_missing_outcome=a.get("missing_outcome", 0),
-            activities_missing_next_step=a.get("missing_next", 0),
-            visits_missing_location=a.get("missing_location", 0),
-            customers=c.get("total", 0), customers_complete=c.get("complete", 0),
-            customers_missing_contacts=c.get("missing_contacts", 0), customers_missing_uscc=c.get("missing_uscc", 0),
-            customers_missing_region=c.get("missing_region", 0),
-            visits_done=a.get("visits", 0), visits_located=a.get("located", 0), visits_far=a.get("far", 0),
-            records=int(rec.get("total", 0)) if records is not None else None,
-            records_unclassified=int(rec.get("unclassified", 0)) if records is not None else None,
-            logs_due=int(log.get("due", 0)), logs_on_time=int(log.get("submitted", 0)),
-            logs_late=int(log.get("late", 0)), logs_missing=int(log.get("missing", 0)),
-            relay_forms=int(rel.get("count", 0)) if relay is not None else None,
-            relay_on_time=int(rel.get("on_time", 0)) if relay is not None else None,
-        )
+        counts = counts_by_person[uid]
         score = quality_score(counts)
         applicable = sum(1 for item in score.items if item.applies)
         if score.score is None:

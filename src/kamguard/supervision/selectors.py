@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,33 +114,33 @@ class PersonQuality:
     sources: dict[str, bool]  # which source apps answered
 
 
-def data_quality(*, viewer: User, user_ids: Iterable[int], start: dt.date, end: dt.date
-                 ) -> dict[int, PersonQuality]:
-    """The basic-data quality score of each person in `user_ids` the viewer may see, over [start, end]
-    (inclusive local dates), explained item by item (see `supervision.domain.quality`). People outside the
-    viewer's scope are left out. The performance app reads `result[user_id].score.score` (0–100 or None)."""
-    ids = _narrow(viewer, user_ids)
-    if not ids or end < start:
-        return {}
-    people = {u.pk: u for u in User.objects.filter(pk__in=ids).select_related("team")}
+def quality_counts_for(*, user_ids: Iterable[int], start: dt.date, end: dt.date,
+                       logs: Mapping[int, Mapping[str, Any]] | None = None) -> tuple[dict[int, QualityCounts],
+                                                                                      dict[str, bool]]:
+    """The counts the basic-data quality score is computed from, for each person in `user_ids` over [start, end]
+    (inclusive local dates), and which sources were there: a system read with no viewer (the performance app's
+    metrics use it; `data_quality` narrows to the viewer first). `logs`: the work logs' `log_quality` of the same
+    people and dates when the caller has it already (it is the costliest part)."""
+    ids = list(dict.fromkeys(user_ids))
     activities = _activity_counts(ids, start, end)
     customers = _customer_counts(ids)
-    log_quality = provided("worklogs", "log_quality")
+    if logs is None:
+        log_quality = provided("worklogs", "log_quality")
+        logs = log_quality(user_ids=ids, start=start, end=end) if log_quality else None
     relay_usage = provided("relay", "usage")
     records_count = provided("records", "records_count")
-    logs = log_quality(user_ids=ids, start=start, end=end) if log_quality else None
     relay = relay_usage(user_ids=ids, start=start, end=end) if relay_usage else None
     records = records_count(user_ids=ids, start=start, end=end) if records_count else None
     sources = {"activities": activities is not None, "worklogs": logs is not None, "relay": relay is not None,
                "records": records is not None}
-    result: dict[int, PersonQuality] = {}
+    result: dict[int, QualityCounts] = {}
     for uid in ids:
         a = (activities or {}).get(uid, {})
         c = customers.get(uid, {})
         log = (logs or {}).get(uid, {})
         rel = (relay or {}).get(uid, {})
         rec = (records or {}).get(uid, {})
-        counts = QualityCounts(
+        result[uid] = QualityCounts(
             activities_done=a.get("done", 0), activities_complete=a.get("complete", 0),
             activities_missing_outcome=a.get("missing_outcome", 0),
             activities_missing_next_step=a.get("missing_next", 0),
@@ -158,9 +158,21 @@ def data_quality(*, viewer: User, user_ids: Iterable[int], start: dt.date, end: 
             relay_forms=int(rel.get("count", 0)) if relay is not None else None,
             relay_on_time=int(rel.get("on_time", 0)) if relay is not None else None,
         )
-        result[uid] = PersonQuality(person=people[uid], start=start, end=end, score=quality_score(counts),
-                                    sources=sources)
-    return result
+    return result, sources
+
+
+def data_quality(*, viewer: User, user_ids: Iterable[int], start: dt.date, end: dt.date
+                 ) -> dict[int, PersonQuality]:
+    """The basic-data quality score of each person in `user_ids` the viewer may see, over [start, end]
+    (inclusive local dates), explained item by item (see `supervision.domain.quality`). People outside the
+    viewer's scope are left out."""
+    ids = _narrow(viewer, user_ids)
+    if not ids or end < start:
+        return {}
+    people = {u.pk: u for u in User.objects.filter(pk__in=ids).select_related("team")}
+    counts, sources = quality_counts_for(user_ids=ids, start=start, end=end)
+    return {uid: PersonQuality(person=people[uid], start=start, end=end, score=quality_score(counts[uid]),
+                               sources=sources) for uid in ids}
 
 
 def person_quality(*, viewer: User, user_id: int, start: dt.date, end: dt.date) -> PersonQuality:
