@@ -47,6 +47,7 @@ JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("customers.dedupe_stop_keys", "kamguard.customers.tasks:dedupe_stop_keys_rebuild", "daily", at_hour=3),
     PeriodicJob("allocation.fairness_check", "kamguard.allocation.tasks:fairness_check", "daily", at_hour=4),
     PeriodicJob("risk.scan_nightly", "kamguard.risk.tasks:risk_scan_nightly", "daily", at_hour=4),
+    PeriodicJob("performance.nightly", "kamguard.performance.tasks:performance_nightly", "daily", at_hour=6),
     PeriodicJob("approvals.reminders", "kamguard.approvals.tasks:approval_reminders", "hourly"),
     PeriodicJob("worklogs.missing_mark", "kamguard.worklogs.tasks:missing_mark", "daily", at_hour=1),
     PeriodicJob("sales.forecasts_lock", "kamguard.sales.tasks:forecasts_lock", "daily", at_hour=1),
