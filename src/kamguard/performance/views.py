@@ -480,6 +480,10 @@ def period_detail(request: HttpRequest, period_id: int) -> HttpResponse:
     calibration_view = selectors.calibration_view(viewer=viewer, period_id=period.pk)
     spec = _spec(period.version)
     rows = [_row_view(c) for c in team.scorecards]
+    summary = {"people": len(rows), "average": team.average, "coaching": sum(r["coaching"] for r in rows),
+               "incentive": sum(r["incentive"] for r in rows)}
+    search = request.GET.get("q", "").strip()[:100]
+    rows = _matching(rows, search)
     sort = request.GET.get("sort", "rank")
     if sort == "name":
         rows.sort(key=lambda r: str(r["person"]))
@@ -488,10 +492,9 @@ def period_detail(request: HttpRequest, period_id: int) -> HttpResponse:
     grades = _grades(spec, calibration_view.before, calibration_view.after)
     current = STEPS.index(PeriodStatus(period.status))
     return render(request, "performance/period.html", {
-        "period": _period_view(period), "rows": rows, "grades": grades, "action_error": action_error,
-        "chart": distribution_chart(grades, (_("Computed"), _("After calibration"))),
-        "summary": {"people": len(rows), "average": team.average, "coaching": sum(r["coaching"] for r in rows),
-                    "incentive": sum(r["incentive"] for r in rows)},
+        "period": _period_view(period), "page": paginate(request, rows), "q": search, "grades": grades,
+        "action_error": action_error, "chart": distribution_chart(grades, (_("Computed"), _("After calibration"))),
+        "summary": summary,
         "steps": [{"label": step.label, "current": i == current} for i, step in enumerate(STEPS)],
         "actions": _period_actions(viewer, period), "may_export": viewer.can_export,
     }, status=422 if action_error else 200)
@@ -512,6 +515,23 @@ def period_export(request: HttpRequest, period_id: int) -> HttpResponse:
 
 
 # --- calibration -------------------------------------------------------------------------------------------------
+
+def _matches(user: User, search: str) -> bool:
+    return not search or search.lower() in f"{user.full_name} {user.username}".lower()
+
+
+def _matching(rows: list[dict[str, Any]], search: str) -> list[dict[str, Any]]:
+    return [r for r in rows if _matches(r["person"], search)]
+
+
+def _calibration_place(viewer: User, period_id: int, card_id: int) -> str:
+    """The calibration page where the card now is (a calibration can move it in the ranking, so to another page)."""
+    from kamguard.core.pages import PAGE_SIZE
+
+    rows = selectors.calibration_view(viewer=viewer, period_id=period_id).rows
+    index = next((i for i, r in enumerate(rows) if r.scorecard.pk == card_id), 0)
+    return f"/performance/periods/{period_id}/calibration/?page={index // PAGE_SIZE + 1}#card-{card_id}"
+
 
 @page_view()
 def calibration(request: HttpRequest, period_id: int) -> HttpResponse:
@@ -543,10 +563,12 @@ def calibration(request: HttpRequest, period_id: int) -> HttpResponse:
                 form_apply_error(bound, exc)
             else:
                 messages.success(request, _("Calibration recorded."))
-                return redirect(f"/performance/periods/{period.pk}/calibration/#card-{posted}")
+                return redirect(_calibration_place(viewer, period.pk, posted))
     names = _dimension_names(spec)
+    search = request.GET.get("q", "").strip()[:100]
+    page = paginate(request, [r for r in view.rows if _matches(r.scorecard.user, search)])
     rows = []
-    for row in view.rows:
+    for row in page.object_list:
         card = row.scorecard
         item = _row_view(card)
         item["computed_grade"] = row.computed_grade
@@ -557,7 +579,8 @@ def calibration(request: HttpRequest, period_id: int) -> HttpResponse:
         rows.append(item)
     grades = _grades(spec, view.before, view.after)
     return render(request, "performance/calibration.html", {
-        "period": _period_view(period), "rows": rows, "grades": grades, "may_calibrate": may, "why_not": why_not,
+        "period": _period_view(period), "rows": rows, "page": page, "q": search, "grades": grades,
+        "may_calibrate": may, "why_not": why_not,
         "stage": period.get_calibration_stage_display() if period.calibration_stage else "",
         "chart": distribution_chart(grades, (_("Computed"), _("After calibration"))),
     }, status=422 if bound is not None else 200)

@@ -565,3 +565,17 @@ def test_supervisor_closes_the_plan_and_signs_the_period_off(world, diana, score
     assert sam.post(f"/performance/scorecards/{alice.pk}/", {"action": "feedback", "notes": "x",
                                                             "held_at": "2026-12-01T10:00"}).status_code == 403
     assert _state() == before
+
+
+def test_period_and_calibration_pages_search_people(world, diana, scored_period, client_for):
+    sam = client_for(world.sam)
+    alice, bob = _card(scored_period, world.alice), _card(scored_period, world.bob)
+    for url in (f"/performance/periods/{scored_period.pk}/", f"/performance/periods/{scored_period.pk}/calibration/"):
+        page = sam.get(url, {"q": world.bob.full_name}).content.decode()
+        assert f'data-card="{bob.pk}"' in page and f'data-card="{alice.pk}"' not in page, url
+        assert "Nobody matches." in sam.get(url, {"q": "nobody-like-this"}, **EN).content.decode()
+    # after a calibration the page opens where the person now stands
+    response = sam.post(f"/performance/periods/{scored_period.pk}/calibration/",
+                        {"card": bob.pk, f"c{bob.pk}-dimension": "", f"c{bob.pk}-after": "99",
+                         f"c{bob.pk}-reason": "全年最大单在本月签约"})
+    assert response["Location"] == f"/performance/periods/{scored_period.pk}/calibration/?page=1#card-{bob.pk}"
