@@ -352,7 +352,7 @@ def check_in_list(request: HttpRequest, key_result_id: int, filters: Query[Check
     return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("-at", "-pk"), serialize=_check_in_out)
 
 
-class CheckInIn(Schema):
+class KeyResultCheckInIn(Schema):
     value: Decimal
     confidence: int | None = Field(None, ge=0, le=10)
     note: str = Field("", max_length=5000)
@@ -360,7 +360,7 @@ class CheckInIn(Schema):
 
 @router.post("/key-results/{int:key_result_id}/check-ins", response={201: CheckInOut, **ERRORS},
              summary="Check in: where the key result stands now (active objectives)")
-def check_in_create(request: HttpRequest, key_result_id: int, payload: CheckInIn) -> Any:
+def check_in_create(request: HttpRequest, key_result_id: int, payload: KeyResultCheckInIn) -> Any:
     viewer = api_viewer(request)
     entry = services.check_in(actor=viewer, key_result_id=key_result_id, value=payload.value,
                               confidence=payload.confidence, note=payload.note)

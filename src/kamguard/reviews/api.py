@@ -118,7 +118,7 @@ class SourceResultOut(Schema):
     questions: list[QuestionResultOut]
 
 
-class ResultOut(Schema):
+class ReviewResultOut(Schema):
     cycle_id: int
     subject_id: int
     subject_name: str
@@ -354,11 +354,11 @@ def customer_link(request: HttpRequest, assignment_id: int, payload: LinkIn | No
 
 # ---------------------------------------------------------------------------------------------- results
 
-@router.get("/cycles/{int:cycle_id}/results/{int:user_id}", response={200: ResultOut, **ERRORS},
+@router.get("/cycles/{int:cycle_id}/results/{int:user_id}", response={200: ReviewResultOut, **ERRORS},
             summary="A person's results per source and question (peers only together and from three answers)")
 def result(request: HttpRequest, cycle_id: int, user_id: int) -> Any:
     found = selectors.result_for(viewer=api_viewer(request), cycle_id=cycle_id, subject_id=user_id)
-    return ResultOut(cycle_id=found.cycle.pk, subject_id=found.subject.pk, subject_name=str(found.subject),
+    return ReviewResultOut(cycle_id=found.cycle.pk, subject_id=found.subject.pk, subject_name=str(found.subject),
                      overall=found.summary.overall, sources=[SourceResultOut(
                          source=s.source, label=s.label, assigned=s.assigned, answered=s.answered, average=s.average,
                          shown=s.shown, note=s.note, questions=[QuestionResultOut(
