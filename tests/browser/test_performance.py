@@ -176,7 +176,7 @@ def test_a_month_from_records_to_improvement_plan(browser, live_server, team, sh
     watch.check(sam, "s01-scorecards")
     submit(sam, "a.button.primary[href='/performance/periods/new/']")
     sam.select_option("select[name=scheme]", str(monthly.pk))
-    sam.select_option("select[name=team]", str(team["team"].pk))
+    sam.select_option("select[name=team]", f"t{team['team'].pk}")
     sam.fill("input[name=day]", today.isoformat())
     watch.check(sam, "s02-run-a-period")
     submit(sam, "form.panel button[type=submit].primary")

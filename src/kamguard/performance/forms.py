@@ -25,17 +25,23 @@ def _score_field(label: Any, *, required: bool = True, help_text: Any = SCORE_HE
 
 class PeriodCreateForm(forms.Form):
     scheme = forms.TypedChoiceField(label=_("Assessment scheme"), coerce=int, choices=())
-    team = forms.TypedChoiceField(label=pgettext_lazy("performance", "Team"), coerce=int, choices=())
+    team = forms.ChoiceField(label=_("Who is assessed"), choices=(),
+                             help_text=_("A team, or a whole department with the departments below it."))
     day = forms.DateField(label=_("A day in the period"),
                           help_text=_("The period is the scheme's month, quarter, half-year or year that contains "
                                       "this day."),
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args: Any, schemes: list[tuple[int, str]] = (),  # type: ignore[assignment]
-                 teams: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+                 teams: list[tuple[str, Any]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
         self.fields["scheme"].choices = [("", _("Choose a scheme")), *schemes]  # type: ignore[attr-defined]
-        self.fields["team"].choices = [("", _("Choose a team")), *teams]  # type: ignore[attr-defined]
+        self.fields["team"].choices = [("", _("Choose a team or a department")), *teams]  # type: ignore[attr-defined]
+
+    def target(self) -> dict[str, int]:
+        """team_id or department_id for the service, from the chosen "t<id>" or "d<id>"."""
+        value = self.cleaned_data["team"]
+        return {"team_id" if value.startswith("t") else "department_id": int(value[1:])}
 
 
 class ManualScoresForm(forms.Form):

@@ -383,15 +383,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # --- periods -----------------------------------------------------------------------------------------------------
 
-def _teams_to_assess(viewer: User) -> list[tuple[int, str]]:
-    """The active teams of the departments the viewer runs periods for (their department and below)."""
-    from kamguard.org.selectors import team_list
+def _teams_to_assess(viewer: User) -> list[tuple[str, Any]]:
+    """The active teams and departments the viewer runs periods for (their department and below), grouped."""
+    from kamguard.org.selectors import department_list, team_list
 
     own = viewer.department
     if own is None:
         return []
     teams = team_list(viewer=viewer).filter(is_active=True, department__path__startswith=own.path)
-    return [(t.pk, f"{t.name} · {t.department.name}") for t in teams]
+    departments = department_list(viewer=viewer).filter(is_active=True, path__startswith=own.path).order_by("path")
+    return [(_("Teams"), [(f"t{t.pk}", f"{t.name} · {t.department.name}") for t in teams]),
+            (_("Whole departments"), [(f"d{d.pk}", d.name) for d in departments])]
 
 
 @page_view()
@@ -407,7 +409,7 @@ def period_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             period = services.period_create(actor=viewer, scheme_id=form.cleaned_data["scheme"],
-                                            team_id=form.cleaned_data["team"], day=form.cleaned_data["day"])
+                                            day=form.cleaned_data["day"], **form.target())
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise

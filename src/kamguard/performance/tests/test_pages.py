@@ -142,7 +142,7 @@ def test_refused_period_steps_change_nothing(world, diana, scored_period, client
 
 def test_supervisor_runs_a_period_from_the_page(world, diana, fake_metrics, monthly, client_for):
     sam = client_for(world.sam)
-    response = sam.post("/performance/periods/new/", {"scheme": monthly.pk, "team": world.team_a.pk,
+    response = sam.post("/performance/periods/new/", {"scheme": monthly.pk, "team": f"t{world.team_a.pk}",
                                                       "day": last_month().isoformat()})
     period = Period.objects.get(scheme=monthly, team=world.team_a)
     assert response.status_code == 302 and response["Location"] == f"/performance/periods/{period.pk}/"
@@ -152,7 +152,7 @@ def test_supervisor_runs_a_period_from_the_page(world, diana, fake_metrics, mont
     assert period.status == PeriodStatus.SCORED and period.scorecards.count() == 3
     # the same period again: shown on the form, nothing written
     before = _state()
-    response = sam.post("/performance/periods/new/", {"scheme": monthly.pk, "team": world.team_a.pk,
+    response = sam.post("/performance/periods/new/", {"scheme": monthly.pk, "team": f"t{world.team_a.pk}",
                                                       "day": last_month().isoformat()}, **ZH)
     assert response.status_code == 422 and "errorlist" in response.content.decode()
     assert _state() == before
@@ -163,7 +163,7 @@ def test_only_supervisors_open_periods(world, monthly, client_for, persona):
     before = _state()
     client = client_for(world.person(persona))
     assert client.get("/performance/periods/new/").status_code == 403
-    response = client.post("/performance/periods/new/", {"scheme": monthly.pk, "team": world.team_a.pk,
+    response = client.post("/performance/periods/new/", {"scheme": monthly.pk, "team": f"t{world.team_a.pk}",
                                                          "day": last_month().isoformat()})
     assert response.status_code == 403
     assert _state() == before
@@ -171,7 +171,7 @@ def test_only_supervisors_open_periods(world, monthly, client_for, persona):
 
 def test_period_bad_input_shown_in_place(world, monthly, client_for):
     before = _state()
-    response = client_for(world.sam).post("/performance/periods/new/", {"scheme": "", "team": world.team_cd.pk,
+    response = client_for(world.sam).post("/performance/periods/new/", {"scheme": "", "team": f"t{world.team_cd.pk}",
                                                                         "day": "not a day"}, **ZH)
     page = response.content.decode()
     assert response.status_code == 422 and page.count('class="errorlist"') >= 2
@@ -579,3 +579,14 @@ def test_period_and_calibration_pages_search_people(world, diana, scored_period,
                         {"card": bob.pk, f"c{bob.pk}-dimension": "", f"c{bob.pk}-after": "99",
                          f"c{bob.pk}-reason": "全年最大单在本月签约"})
     assert response["Location"] == f"/performance/periods/{scored_period.pk}/calibration/?page=1#card-{bob.pk}"
+
+
+def test_a_whole_department_can_be_assessed(world, diana, fake_metrics, monthly, client_for):
+    sam = client_for(world.sam)
+    page = sam.get("/performance/periods/new/").content.decode()
+    assert f'value="d{world.east.pk}"' in page and f'value="d{world.west.pk}"' not in page
+    response = sam.post("/performance/periods/new/", {"scheme": monthly.pk, "team": f"d{world.east.pk}",
+                                                      "day": last_month().isoformat()})
+    period = Period.objects.get(scheme=monthly, department=world.east, team__isnull=True)
+    assert response.status_code == 302 and response["Location"] == f"/performance/periods/{period.pk}/"
+    assert sam.get(f"/performance/periods/{period.pk}/").status_code == 200
