@@ -84,6 +84,13 @@ def orders_collapse(flow: CustomerFlow, params: CollapseParams = CollapseParams(
     if score == 0.0:
         key = "orders_collapse.market" if drop >= params.drop_start else "orders_collapse.normal"
         return Evidence(signal, 0.0, key, numbers, series=series, labels=labels)
+    # A customer that ordered in only some baseline months has empty months by chance: the chance of as many
+    # empty recent months as seen, at its baseline rate, discounts the score (1 for a monthly buyer). Without
+    # it every irregular buyer whose last three months happened to be empty scored as high as a real collapse.
+    empty = sum(1 for value in orders[b:] if value <= 0)
+    chance = (1.0 - active / b) ** empty if empty else 0.0
+    numbers["chance_empty"] = chance
+    score *= 1.0 - chance
     return Evidence(signal, score, "orders_collapse.contact_continues", numbers,
                     refs=(Ref("customer", flow.customer_id),), series=series, labels=labels)
 

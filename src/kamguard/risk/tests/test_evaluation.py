@@ -96,3 +96,19 @@ def test_a_small_scenario_imports_cleanly_and_its_stories_rank_at_the_top(tmp_pa
     assert by_budget[0.10]["precision"] >= 0.5
     assert by_budget[0.20]["recall"] >= 0.9
     assert (tmp_path / "results.json").exists()
+
+
+def test_an_irregular_buyers_empty_months_count_for_less_than_a_monthly_buyers() -> None:
+    """What the evaluation found: irregular small buyers whose last three months happened to be empty scored as
+    high as planted collapses. The chance of that many empty months at the customer's own rate discounts it."""
+    from kamguard.risk.domain.signals import CollapseParams, CustomerFlow, orders_collapse
+
+    contacts = [2] * 15
+    monthly = [30_000.0] * 12 + [0.0, 0.0, 0.0]
+    irregular = [60_000.0 if i % 3 == 0 else 0.0 for i in range(12)] + [0.0, 0.0, 0.0]  # 4 of 12 months
+    regular = orders_collapse(CustomerFlow(1, monthly, contacts), CollapseParams())
+    sporadic = orders_collapse(CustomerFlow(2, irregular, contacts), CollapseParams())
+    assert regular.score == pytest.approx(1.0) and regular.numbers["chance_empty"] == 0.0
+    assert sporadic.numbers["chance_empty"] == pytest.approx((8 / 12) ** 3)
+    assert sporadic.score == pytest.approx(1 - (8 / 12) ** 3)
+    assert 0 < sporadic.score < regular.score
