@@ -33,7 +33,7 @@ def _text(rows: int = 3, placeholder: Any = "") -> forms.Textarea:
 
 
 class ObjectiveForm(forms.Form):
-    owner = forms.ChoiceField(label=_("Owner"), choices=())
+    owner = forms.ChoiceField(label=pgettext_lazy("objective", "Owner"), choices=())
     title = forms.CharField(label=_("Objective"), max_length=200,
                             widget=forms.TextInput(attrs={"placeholder": _("What do we want to achieve?")}))
     description = forms.CharField(label=_("Specific: what exactly"), required=False, max_length=5000,

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.core.models import TimeStampedModel
 
@@ -48,8 +49,8 @@ class SalesTarget(TimeStampedModel):
 
 class ObjectiveStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    ACTIVE = "active", _("Active")
-    DONE = "done", _("Done")
+    ACTIVE = "active", pgettext_lazy("objective status", "Active")
+    DONE = "done", pgettext_lazy("objective status", "Done")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -62,7 +63,7 @@ class Objective(TimeStampedModel):
     description), measurable (`measure` and the key results), relevant (`relevance`), time-bound (`deadline`).
     A person's objective may cascade from a team objective (`parent`)."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("objective", "title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     owner_user = models.ForeignKey(USER, verbose_name=_("owner (person)"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="objectives")
@@ -110,7 +111,7 @@ class KeyResult(TimeStampedModel):
 
     objective = models.ForeignKey(Objective, verbose_name=_("objective"), on_delete=models.CASCADE,
                                   related_name="key_results")
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("objective", "title"), max_length=200)
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     start_value = models.DecimalField(_("start value"), max_digits=16, decimal_places=2, default=0)
     target_value = models.DecimalField(_("target value"), max_digits=16, decimal_places=2)

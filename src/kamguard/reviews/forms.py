@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamguard.reviews.models import Question, QuestionKind, Source
 
@@ -41,7 +42,7 @@ class SubjectsAddForm(forms.Form):
 
 class AssignmentAddForm(forms.Form):
     subject = forms.TypedChoiceField(label=_("Person reviewed"), coerce=int)
-    source = forms.ChoiceField(label=_("Source"), choices=Source.choices)
+    source = forms.ChoiceField(label=pgettext_lazy("review", "Source"), choices=Source.choices)
     reviewer = forms.TypedChoiceField(label=_("Reviewer (colleague)"), coerce=int, required=False, empty_value=None)
     contact = forms.TypedChoiceField(label=_("Reviewer (customer contact)"), coerce=int, required=False,
                                      empty_value=None)
@@ -78,12 +79,12 @@ class AnswerForm(forms.Form):
 
 class QuestionSetForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-    source = forms.ChoiceField(label=_("Source"), choices=Source.choices)
+    source = forms.ChoiceField(label=pgettext_lazy("review", "Source"), choices=Source.choices)
     make_default = forms.BooleanField(label=_("Use for new reviews of this source"), required=False)
 
 
 class QuestionRowForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=QuestionKind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("question", "Kind"), choices=QuestionKind.choices)
     text_en = forms.CharField(label=_("Question (English)"), max_length=300, required=False)
     text_zh = forms.CharField(label=_("Question (Chinese)"), max_length=300, required=False)
     required = forms.BooleanField(label=_("Required"), required=False, initial=True)

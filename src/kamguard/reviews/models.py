@@ -21,7 +21,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kamguard.core.models import TimeStampedModel
@@ -43,7 +43,7 @@ class QuestionKind(models.TextChoices):
 
 class QuestionSet(TimeStampedModel):
     name = models.CharField(_("name"), max_length=120)
-    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    source = models.CharField(pgettext_lazy("review", "source"), max_length=12, choices=Source.choices)
     version = models.PositiveIntegerField(_("version"), default=1)
     is_active = models.BooleanField(_("in use for new assignments"), default=True)
     created_by = models.ForeignKey(USER, verbose_name=_("created by"), null=True, blank=True,
@@ -74,7 +74,7 @@ class Question(models.Model):
     question_set = models.ForeignKey(QuestionSet, verbose_name=_("question set"), on_delete=models.CASCADE,
                                      related_name="questions")
     position = models.PositiveSmallIntegerField(_("position"))
-    kind = models.CharField(_("kind"), max_length=8, choices=QuestionKind.choices, default=QuestionKind.SCALE)
+    kind = models.CharField(pgettext_lazy("question", "kind"), max_length=8, choices=QuestionKind.choices, default=QuestionKind.SCALE)
     text_en = models.CharField(_("question (English)"), max_length=300)
     text_zh = models.CharField(_("question (Chinese)"), max_length=300)
     required = models.BooleanField(_("required"), default=True)
@@ -145,7 +145,7 @@ class ReviewSubject(models.Model):
 
 
 class AssignmentStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("review", "Pending")
     SUBMITTED = "submitted", _("Submitted")
 
 
@@ -154,8 +154,8 @@ class Assignment(TimeStampedModel):
                               related_name="assignments")
     subject = models.ForeignKey(USER, verbose_name=_("person reviewed"), on_delete=models.PROTECT,
                                 related_name="+")
-    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
-    reviewer = models.ForeignKey(USER, verbose_name=_("reviewer"), null=True, blank=True, on_delete=models.PROTECT,
+    source = models.CharField(pgettext_lazy("review", "source"), max_length=12, choices=Source.choices)
+    reviewer = models.ForeignKey(USER, verbose_name=pgettext_lazy("360", "reviewer"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="review_assignments")
     contact = models.ForeignKey("customers.Contact", verbose_name=_("customer contact"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="+")
@@ -164,7 +164,7 @@ class Assignment(TimeStampedModel):
     status = models.CharField(_("status"), max_length=10, choices=AssignmentStatus.choices,
                               default=AssignmentStatus.PENDING)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    score = models.DecimalField(_("score"), max_digits=5, decimal_places=2, null=True, blank=True)
+    score = models.DecimalField(pgettext_lazy("review", "score"), max_digits=5, decimal_places=2, null=True, blank=True)
     created_by = models.ForeignKey(USER, verbose_name=_("assigned by"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     link_nonce = models.CharField(max_length=32, blank=True, editable=False,
