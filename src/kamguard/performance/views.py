@@ -119,14 +119,13 @@ def _period_view(period: Period) -> dict[str, Any]:
     }
 
 
-_SPECS: dict[int, Any] = {}
-
-
 def _spec(version: SchemeVersion) -> Any:
-    """The version's SchemeSpec, parsed once per version (a version never changes once written)."""
-    if version.pk not in _SPECS:
-        _SPECS[version.pk] = version.spec_obj()
-    return _SPECS[version.pk]
+    """The version's SchemeSpec, parsed once per loaded version object (a request reads it several times)."""
+    cached = getattr(version, "_spec_parsed", None)
+    if cached is None:
+        cached = version.spec_obj()
+        version._spec_parsed = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _metric_defs() -> dict[str, Any]:
