@@ -26,6 +26,7 @@ Functions (what they return):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -177,7 +178,7 @@ class DimensionLine:
     value: Decimal | None
     score: Decimal | None  # as computed (or given by hand)
     calibrated_score: Decimal | None
-    points: Decimal | None  # weight × final score / 100
+    points: Decimal | None  # the dimension's share of the total: weight × final score / the scored weight
     band: str  # "≥ 95 → 100" for the band that gave the score, "" otherwise
     explanation: str  # why this score, in the viewer's language
     metrics: list[MetricLine]
@@ -275,10 +276,13 @@ def scorecard_lines(card: Scorecard, spec: Any, lang: str | None = None) -> list
             band = f"≥ {_num(dim.bands[index].min_value)} → {_num(dim.bands[index].score)}"
         lines.append(DimensionLine(
             code=dim.code, name=dim.name_zh if language == "zh" else dim.name_en, kind=dim.kind, weight=dim.weight,
-            value=_dec(row.get("value")), score=score, calibrated_score=calibrated,
-            points=None if final is None else (dim.weight * final / 100).quantize(Decimal("0.01")), band=band,
+            value=_dec(row.get("value")), score=score, calibrated_score=calibrated, points=final, band=band,
             explanation=_dimension_explanation(dim, row, language), metrics=metric_lines, no_data=final is None))
-    return lines
+    # Points are each scored dimension's share of the total: when some have no data their weight is spread over
+    # the scored ones in proportion (as the total is), so the points add up to the total.
+    scored_weight = sum((line.weight for line in lines if line.points is not None), Decimal(0))
+    return [line if line.points is None or not scored_weight else dataclasses.replace(
+        line, points=(line.weight * line.points / scored_weight).quantize(Decimal("0.01"))) for line in lines]
 
 
 def scorecard_detail(*, viewer: User, scorecard_id: int, lang: str | None = None) -> ScorecardDetail:

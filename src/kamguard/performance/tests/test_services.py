@@ -301,6 +301,10 @@ def test_detail_explains_each_dimension_in_both_languages(world: Any, scored_per
     assert forecast.no_data and "No data" in forecast.explanation and en.reweighted
     assert any("\u4e00" <= ch <= "\u9fff" for ch in next(d for d in zh.dimensions
                                                          if d.code == "forecast_accuracy").explanation)
+    # with a dimension left out, each scored one's points are its share of the total: they add up to it
+    points = [d.points for d in en.dimensions if d.points is not None]
+    assert forecast.points is None and len(points) < len(en.dimensions)
+    assert abs(sum(points) - en.final_total) <= D("0.01") * len(points)
 
 
 # ---------------------------------------------------------------- feedback, answers, sign-off
