@@ -151,15 +151,6 @@ def _formula_metrics(dim: Any) -> tuple[str, ...]:
         return ()
 
 
-def _formula_in_words(text: str, codes: list[str]) -> str:
-    """A formula in an explanation reads with the metrics' names in the reader's language, not their codes."""
-    names = {code: f"[{_metric_name(code)}]" for code in codes}
-    if not names:
-        return text
-    pattern = "|".join(re.escape(code) for code in sorted(names, key=len, reverse=True))
-    return re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", lambda match: names[match.group(0)], text)
-
-
 def _calibration_view(entry: Any, names: dict[str, str]) -> dict[str, Any]:
     return {"target": names.get(entry.dimension, entry.dimension) if entry.dimension else _("Total"),
             "before": entry.before, "after": entry.after, "reason": entry.reason, "by": entry.by,
@@ -194,7 +185,7 @@ def _card_view(detail: selectors.ScorecardDetail, spec: Any, ranked_of: int) -> 
             "kind_label": _("from the records") if d.kind == "formula" else _("scored by hand"),
             "value": d.value, "score": d.calibrated_score if d.calibrated_score is not None else d.score,
             "computed_score": d.score, "calibrated": d.calibrated_score is not None, "points": d.points,
-            "band": d.band, "explanation": _formula_in_words(d.explanation, [m.code for m in d.metrics]),
+            "band": d.band, "explanation": d.explanation,  # the selector names the formula's metrics already
             "metrics": d.metrics,
         } for d in detail.dimensions],
         "calibrations": [_calibration_view(c, names) for c in detail.calibrations],

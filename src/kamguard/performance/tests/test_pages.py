@@ -80,6 +80,8 @@ def test_scorecard_explains_each_dimension_in_the_viewers_language(world, diana,
     forecast = en[en.index('data-dimension="forecast'):] if 'data-dimension="forecast' in en else ""
     assert forecast and "data-nodata" in forecast[:600]
     assert "their weight is spread" in en
+    # each formula reads once with the metrics' names: "Ownership disputes", never named twice over
+    assert "Ownership disputes" in en and "[Ownership" not in en and "Ownership [" not in en
 
 
 # --- home ---------------------------------------------------------------------------------------------------------
