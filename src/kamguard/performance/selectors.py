@@ -34,9 +34,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
-from kamguard.core.errors import NotFound, PermissionRefused
+from kamguard.core.errors import Conflict, NotFound, PermissionRefused
 from kamguard.org.domain.roles import Role
 from kamguard.org.models import User
 from kamguard.org.scopes import NOTHING, scope_q
@@ -448,6 +448,9 @@ def payroll_rows(*, viewer: User, period_id: int) -> list[dict[str, str]]:
     if not viewer.can_export:
         raise PermissionRefused(extra={"right": "export"})
     period = period_get(viewer=viewer, period_id=period_id)
+    if period.status not in RELEASED:
+        raise Conflict(gettext("This period's results are not released yet: they can go to payroll once the director "
+                         "has released them."), code="period_not_released")
     cards = list(scorecard_list(viewer=viewer, period_id=period.pk))
     cards.sort(key=lambda c: (c.rank is None, c.rank or 0, c.user_id))
 

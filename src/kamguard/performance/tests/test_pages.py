@@ -417,6 +417,11 @@ def test_export_needs_the_export_right(world, diana, scored_period, client_for):
     assert client_for(world.audrey).get(url + "?format=csv").status_code == 403
     world.audrey.can_export = True
     world.audrey.save(update_fields=["can_export"])
+    # not released yet: nothing goes to payroll, and nothing is recorded as exported
+    refused = client_for(world.audrey).get(url + "?format=csv", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 409 and "not released yet" in refused.content.decode()
+    assert not AuditEvent.objects.filter(action="performance.payroll.export").exists()
+    released(scored_period, world, diana)
     response = client_for(world.audrey).get(url + "?format=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert AuditEvent.objects.filter(action="performance.payroll.export", actor=world.audrey).count() == 1
