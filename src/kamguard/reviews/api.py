@@ -67,7 +67,7 @@ class AssignmentOut(Schema):
     contact_id: int | None
     customer_name: str
     status: str
-    submitted_at: dt.datetime | None
+    submitted_at: dt.datetime | None = Field(description="In a cycle's listing: only once the cycle is closed")
 
 
 class QuestionOut(Schema):
@@ -105,6 +105,8 @@ class QuestionResultOut(Schema):
     average: Decimal | None
     answered: int
     texts: list[str] = Field(description="Free-text answers in alphabetical order, without their authors")
+    shown: bool = Field(description="Peers: false when fewer than three answered this question (no average, no texts)")
+    note: str
 
 
 class SourceResultOut(Schema):
@@ -151,11 +153,13 @@ def _cycle_detail(viewer: Any, cycle_id: int) -> CycleDetailOut:
                           you_manage=selectors.cycle_is_managed_by(cycle, viewer))
 
 
-def _assignment_out(a: Assignment) -> AssignmentOut:
+def _assignment_out(a: Assignment, cycle: ReviewCycle | None = None) -> AssignmentOut:
+    """One review's row; with `cycle` (a cycle's listing), the time of submission only once the cycle is closed."""
     return AssignmentOut(id=a.pk, cycle_id=a.cycle_id, subject_id=a.subject_id, subject_name=str(a.subject),
                          source=a.source, reviewer_id=a.reviewer_id, reviewer_name=str(a.reviewer or a.contact or ""),
                          contact_id=a.contact_id, customer_name=a.contact.customer.name if a.contact else "",
-                         status=a.status, submitted_at=a.submitted_at)
+                         status=a.status,
+                         submitted_at=selectors.submitted_at_shown(a, cycle) if cycle else a.submitted_at)
 
 
 def _question_out(q: Any) -> QuestionOut:
@@ -288,7 +292,8 @@ def assignment_list(request: HttpRequest, cycle_id: int, filters: Query[Assignme
     viewer = api_viewer(request)
     cycle = _visible_cycle(viewer, cycle_id)
     qs = selectors.cycle_assignments(viewer=viewer, cycle=cycle, subject_id=filters.subject_id)
-    return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("pk",), serialize=_assignment_out)
+    return keyset_page(qs, cursor=filters.cursor, limit=filters.limit, order=("pk",),
+                       serialize=lambda a: _assignment_out(a, cycle))
 
 
 class GenerateIn(Schema):
@@ -355,14 +360,16 @@ def customer_link(request: HttpRequest, assignment_id: int, payload: LinkIn | No
 # ---------------------------------------------------------------------------------------------- results
 
 @router.get("/cycles/{int:cycle_id}/results/{int:user_id}", response={200: ReviewResultOut, **ERRORS},
-            summary="A person's results per source and question (peers only together and from three answers)")
+            summary="A person's results per source and question, once the cycle is closed (403 cycle_not_closed "
+                    "before; peers only together and from three answers)")
 def result(request: HttpRequest, cycle_id: int, user_id: int) -> Any:
     found = selectors.result_for(viewer=api_viewer(request), cycle_id=cycle_id, subject_id=user_id)
     return ReviewResultOut(cycle_id=found.cycle.pk, subject_id=found.subject.pk, subject_name=str(found.subject),
                      overall=found.summary.overall, sources=[SourceResultOut(
                          source=s.source, label=s.label, assigned=s.assigned, answered=s.answered, average=s.average,
                          shown=s.shown, note=s.note, questions=[QuestionResultOut(
-                             text=q.text, kind=q.kind, average=q.average, answered=q.answered, texts=list(q.texts))
+                             text=q.text, kind=q.kind, average=q.average, answered=q.answered, texts=list(q.texts),
+                             shown=q.shown, note=q.note)
                              for q in s.questions]) for s in found.sources])
 
 

@@ -7,8 +7,9 @@ Both count submitted reviews of *closed* cycles whose period overlaps [start, en
 not final and are not shown to anyone yet).
 
 Viewer reads start from the viewer: the cycles they created or whose subjects their scope covers, the reviews they
-write, and results under the visibility rules (`result_for`): the subject after the cycle closes, the subject's
-supervisors, HR and auditors; peers only in aggregate and only when at least three answered.
+write, and results under the visibility rules (`result_for`): only after the cycle closes, to the subject, the
+subject's supervisors, HR and auditors; peers only in aggregate and only when at least three answered (per question,
+and with a score for the average).
 """
 
 from __future__ import annotations
@@ -160,9 +161,9 @@ def cycle_subjects(*, viewer: User, cycle: ReviewCycle) -> list[SubjectRow]:
     result = []
     for row in rows:
         person = row.user
-        visible = result_visible(viewer=viewer, cycle=cycle, subject=person)
-        if not (visible or cycle.created_by_id == viewer.pk or person.pk == viewer.pk):
+        if not (_result_reader(viewer=viewer, cycle=cycle, subject=person) or cycle.created_by_id == viewer.pk):
             continue
+        visible = result_visible(viewer=viewer, cycle=cycle, subject=person)
         progress = {s: (counts.get((person.pk, s), [0, 0])[0], counts.get((person.pk, s), [0, 0])[1])
                     for s in Source.values}
         result.append(SubjectRow(user=person, progress=progress, results_visible=visible))
@@ -170,7 +171,8 @@ def cycle_subjects(*, viewer: User, cycle: ReviewCycle) -> list[SubjectRow]:
 
 
 def cycle_assignments(*, viewer: User, cycle: ReviewCycle, subject_id: int | None = None) -> QuerySet[Assignment]:
-    """Who reviews whom (status only, never answers): for the cycle's creator, HR and auditors."""
+    """Who reviews whom (status only, never answers): for the cycle's creator, HR and auditors. List the time of a
+    submission through `submitted_at_shown` (not while the cycle is open)."""
     if not (cycle.created_by_id == viewer.pk or _reader_of_everything(viewer)):
         return Assignment.objects.none()
     qs = Assignment.objects.filter(cycle=cycle).select_related("subject", "reviewer", "contact",
@@ -207,17 +209,27 @@ def assignment_questions(assignment: Assignment) -> list[tuple[Question, Answer 
     return [(q, answers.get(q.pk)) for q in assignment.question_set.questions.order_by("position")]
 
 
-def result_visible(*, viewer: User, cycle: ReviewCycle, subject: User) -> bool:
-    """The person after the cycle closed; the cycle's creator; their supervisors; HR and auditors."""
+def _result_reader(*, viewer: User, cycle: ReviewCycle, subject: User) -> bool:
+    """Who reads a person's results once the cycle is closed: the person; the cycle's creator; their supervisors;
+    HR and auditors."""
     if not (viewer.is_authenticated and viewer.is_active):
         return False
-    if viewer.pk == subject.pk:
-        return cycle.status == CycleStatus.CLOSED
-    if _reader_of_everything(viewer):
+    if viewer.pk == subject.pk or _reader_of_everything(viewer):
         return True
     if cycle.created_by_id == viewer.pk and viewer.has_role(Role.SUPERVISOR):
         return True
     return _supervises(viewer, subject)
+
+
+def result_visible(*, viewer: User, cycle: ReviewCycle, subject: User) -> bool:
+    """Results are shown only once the cycle is closed — to nobody before, not even the supervisor, HR or
+    auditors: watching a live average move as each named reviewer answers would reveal that reviewer's score."""
+    return cycle.status == CycleStatus.CLOSED and _result_reader(viewer=viewer, cycle=cycle, subject=subject)
+
+
+def submitted_at_shown(assignment: Assignment, cycle: ReviewCycle) -> dt.datetime | None:
+    """When a review was submitted, as listed to the cycle's readers: only once the cycle is closed."""
+    return assignment.submitted_at if cycle.status == CycleStatus.CLOSED else None
 
 
 @dataclass(frozen=True)
@@ -227,6 +239,8 @@ class QuestionResult:
     average: Decimal | None  # 0..100 over the scale answers
     answered: int
     texts: tuple[str, ...]  # free-text answers, in alphabetical order (never in the order reviewers answered)
+    shown: bool = True  # peers: False when fewer than three answered this question (average and texts withheld)
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,6 +263,18 @@ class Result:
     sources: tuple[SourceResult, ...]
 
 
+def _question_result(source: str, question: Question, scales: list[int], texts: list[str]) -> QuestionResult:
+    """One question's answers of one source. Peers' answers to a question are shown only when at least three peers
+    answered that question (an optional question one peer answered would otherwise show that peer's answer)."""
+    answered = len(scales) + len(texts)
+    if source == Source.PEER and not peers_shown(answered):
+        return QuestionResult(text=question.text, kind=question.kind, average=None, answered=answered, texts=(),
+                              shown=False, note=_("Fewer than three peers answered — not shown."))
+    return QuestionResult(text=question.text, kind=question.kind,
+                          average=average(scale_to_percent(v) for v in scales), answered=answered,
+                          texts=tuple(sorted(texts)))
+
+
 def result_for(*, viewer: User, cycle_id: int, subject_id: int) -> Result:
     """A person's results in a cycle, aggregated per source and per question. Peers are shown only when at least
     three answered, and never one by one: no row anywhere says which peer answered what."""
@@ -257,11 +283,12 @@ def result_for(*, viewer: User, cycle_id: int, subject_id: int) -> Result:
     if row is None:
         raise NotFound()
     subject = row.user
-    if not result_visible(viewer=viewer, cycle=cycle, subject=subject):
-        if viewer.pk == subject.pk:
-            raise PermissionRefused(_("Your results are shown once the cycle is closed."), code="cycle_not_closed",
-                                    extra={"right": "reviews.results"})
+    if not _result_reader(viewer=viewer, cycle=cycle, subject=subject):
         raise NotFound()
+    if not result_visible(viewer=viewer, cycle=cycle, subject=subject):
+        message = (_("Your results are shown once the cycle is closed.") if viewer.pk == subject.pk
+                   else _("Results are shown once the cycle is closed."))
+        raise PermissionRefused(message, code="cycle_not_closed", extra={"right": "reviews.results"})
     assignments = list(Assignment.objects.filter(cycle=cycle, subject=subject).values_list(
         "pk", "source", "status", "score"))
     summary = summarise(Completed(cycle_id=cycle.pk, source=s, score=score)
@@ -289,10 +316,9 @@ def result_for(*, viewer: User, cycle_id: int, subject_id: int) -> Result:
             note = _("Nobody answered.") if assigned else _("Nobody was asked.")
         questions: tuple[QuestionResult, ...] = ()
         if shown:
-            questions = tuple(
-                QuestionResult(text=q.text, kind=q.kind, average=average(scale_to_percent(v) for v in scales),
-                               answered=len(scales) + len(texts), texts=tuple(sorted(texts)))
-                for q, scales, texts in per_question.get(source, {}).values())
+            questions = tuple(_question_result(source, q, scales, texts)
+                              for q, scales, texts in per_question.get(source, {}).values())
+        # The summary's peer average is None unless at least three peers' reviews have a score.
         sources.append(SourceResult(source=source, label=str(Source(source).label), assigned=assigned,
                                     answered=answered, average=average_ if shown else None, shown=shown, note=note,
                                     questions=questions))

@@ -19,6 +19,7 @@ the account team. Anything else is refused with a message that says who may revi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -603,7 +604,8 @@ def answers_clean(questions: Sequence[Question], answers: Mapping[Any, Any]) -> 
                 errors[field] = [_("This question needs an answer.")]
             continue
         if q.kind == QuestionKind.SCALE:
-            if isinstance(raw, bool) or not text.isdigit() or not scale_valid(int(text)):
+            # Only ASCII 1..5: str.isdigit() accepts "²" or "٣", which int() then refuses or reads as digits.
+            if isinstance(raw, bool) or not re.fullmatch(r"[1-5]", text) or not scale_valid(int(text)):
                 errors[field] = [_("Answer with a whole number from 1 to 5.")]
                 continue
             cleaned.append((q, int(text), ""))

@@ -54,8 +54,9 @@ class ReviewSummary:
     """One person's 360 result over some cycles.
 
     `by_source[source] = (average 0..100 or None, number of completed reviews)`; the peers' average is None when
-    fewer than three peers answered (the count is still given). `overall` is the mean of the shown source
-    averages (each source weighs the same, however many reviewers it had); None when nothing is shown.
+    fewer than three peers' reviews have a score (the count of all completed reviews is still given). `overall` is
+    the mean of the shown source averages (each source weighs the same, however many reviewers it had); None when
+    nothing is shown.
     """
 
     overall: Decimal | None
@@ -80,7 +81,8 @@ def peers_shown(count: int) -> bool:
 
 def summarise(reviews: Iterable[Completed]) -> ReviewSummary:
     """A person's summary over their completed reviews. Peers count per cycle: a cycle where fewer than three
-    peers answered contributes their number but never their scores (pooling cycles must not reveal them)."""
+    peers' reviews have a score contributes their number but never their scores (pooling cycles must not reveal
+    them)."""
     scores: dict[str, list[Decimal]] = {s: [] for s in SOURCES}
     counts: dict[str, int] = dict.fromkeys(SOURCES, 0)
     peers_by_cycle: dict[int, list[Decimal | None]] = {}
@@ -93,8 +95,9 @@ def summarise(reviews: Iterable[Completed]) -> ReviewSummary:
         elif review.score is not None:
             scores[review.source].append(review.score)
     for peer_scores in peers_by_cycle.values():
-        if peers_shown(len(peer_scores)):
-            scores["peer"].extend(s for s in peer_scores if s is not None)
+        scored = [s for s in peer_scores if s is not None]
+        if peers_shown(len(scored)):  # reviews without a score must not make two scores look like three
+            scores["peer"].extend(scored)
     by_source: dict[str, tuple[Decimal | None, int]] = {}
     for source in SOURCES:
         if counts[source]:

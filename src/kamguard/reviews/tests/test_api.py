@@ -61,14 +61,16 @@ def test_the_whole_cycle_through_the_api(world, client_for, sets, book, client):
                          content_type="application/json")
     assert posted.status_code == 200 and posted.json()["status"] == "submitted"
 
-    # Before the cycle closes, alice cannot see her results; sam can, peers not shown.
+    # Before the cycle closes, nobody sees results, not even sam; after, alice and sam do, peers not shown.
     assert _json(alice, "get", f"{BASE}/cycles/{cycle_id}/results/{world.alice.pk}").status_code == 403
+    early = _json(sam, "get", f"{BASE}/cycles/{cycle_id}/results/{world.alice.pk}")
+    assert early.status_code == 403 and early.json()["code"] == "cycle_not_closed"
+    _json(sam, "post", f"{BASE}/cycles/{cycle_id}/close")
+    assert _json(alice, "get", f"{BASE}/cycles/{cycle_id}/results/{world.alice.pk}").status_code == 200
     result = _json(sam, "get", f"{BASE}/cycles/{cycle_id}/results/{world.alice.pk}").json()
     by = {s["source"]: s for s in result["sources"]}
     assert by["self"]["average"] == "100.00" and by["customer"]["average"] == "75.00"
     assert by["peer"]["shown"] is False
-    _json(sam, "post", f"{BASE}/cycles/{cycle_id}/close")
-    assert _json(alice, "get", f"{BASE}/cycles/{cycle_id}/results/{world.alice.pk}").status_code == 200
     assert ReviewCycle.objects.get(pk=cycle_id).status == "closed"
 
 
@@ -82,6 +84,7 @@ def test_peers_never_one_by_one_through_the_api(world, client_for, cycle):
     sam = client_for(world.person("sam"))
     listing = _json(sam, "get", f"{BASE}/cycles/{cycle.pk}/assignments").json()["items"]
     assert all(set(row) >= {"status"} and "score" not in row and "answers" not in row for row in listing)
+    services.cycle_close(actor=world.sam, cycle_id=cycle.pk)
     result = _json(sam, "get", f"{BASE}/cycles/{cycle.pk}/results/{world.alice.pk}").json()
     peer = next(s for s in result["sources"] if s["source"] == "peer")
     assert peer["shown"] and peer["average"] == "50.00" and peer["answered"] == 3

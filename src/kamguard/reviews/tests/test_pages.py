@@ -45,13 +45,17 @@ def test_pages_render_in_both_languages(world, client_for, opened, lang):
     pages = [(sam, reverse("reviews:home")), (sam, reverse("reviews:cycle_detail", args=[opened.pk])),
              (sam, reverse("reviews:cycle_create")), (sam, reverse("reviews:question_sets")),
              (sam, reverse("reviews:question_set_create")),
-             (sam, reverse("reviews:result", args=[opened.pk, world.alice.pk])),
              (alice, reverse("reviews:home")), (alice, reverse("reviews:answer", args=[mine.pk]))]
     for client, url in pages:
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=lang)
         assert response.status_code == 200, url
     body = alice.get(reverse("reviews:home"), HTTP_ACCEPT_LANGUAGE=lang).content.decode()
     assert ("待填写的评价" if lang == "zh-hans" else "Reviews for you to write") in body
+    body = sam.get(reverse("reviews:cycle_detail", args=[opened.pk]), HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    assert ("评价周期关闭后才能查看结果。" if lang == "zh-hans" else "Results are shown once the cycle is closed.") in body
+    services.cycle_close(actor=world.sam, cycle_id=opened.pk)
+    response = sam.get(reverse("reviews:result", args=[opened.pk, world.alice.pk]), HTTP_ACCEPT_LANGUAGE=lang)
+    assert response.status_code == 200
 
 
 def test_answer_form_shows_errors_in_place_and_submits_once(world, client_for, opened):
