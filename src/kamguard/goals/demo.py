@@ -138,6 +138,7 @@ def _okrs(world: BuiltWorld, managers: list[User], amounts: dict[tuple[int, dt.d
     previous = _quarter(current[0] - dt.timedelta(days=1))
     made = {"objectives": 0, "key_results": 0, "check_ins": 0}
     backdate: list[tuple[int, dt.datetime]] = []
+    created: list[tuple[int, dt.datetime]] = []  # objectives: set at the start of their period (history)
 
     def check_ins(actor: User, kr: KeyResult, days: list[dt.date], final: float) -> None:
         span = kr.target_value - kr.start_value
@@ -183,6 +184,7 @@ def _okrs(world: BuiltWorld, managers: list[User], amounts: dict[tuple[int, dt.d
                                            target_value=Decimal(90)),
             ]
             services.objective_status_set(actor=supervisor, objective_id=objective.pk, status="active")
+            created.append((objective.pk, timezone.make_aware(dt.datetime.combine(start, dt.time(9)))))
             made["objectives"] += 1
             made["key_results"] += len(team_krs)
             elapsed = 1.0 if done else max(0.0, (until - start).days / max(1, (end - start).days))
@@ -208,6 +210,7 @@ def _okrs(world: BuiltWorld, managers: list[User], amounts: dict[tuple[int, dt.d
                                                           unit="%", start_value=Decimal(70),
                                                           target_value=Decimal(95)))
                 services.objective_status_set(actor=person, objective_id=mine.pk, status="active")
+                created.append((mine.pk, timezone.make_aware(dt.datetime.combine(start, dt.time(10)))))
                 made["objectives"] += 1
                 made["key_results"] += len(krs)
                 performance = rng.uniform(0.55, 1.15)
@@ -220,6 +223,9 @@ def _okrs(world: BuiltWorld, managers: list[User], amounts: dict[tuple[int, dt.d
                 services.objective_status_set(actor=supervisor, objective_id=objective.pk, status="done")
     for pk, moment in backdate:
         CheckIn.objects.filter(pk=pk).update(at=moment)
+    for pk, moment in created:
+        Objective.objects.filter(pk=pk).update(created_at=moment)
+        KeyResult.objects.filter(objective_id=pk).update(created_at=moment)
     return made
 
 

@@ -1,10 +1,15 @@
 """Every read of goals.
 
-Two system reads for the performance app (no viewer: the performance app decides who sees a scorecard):
+Three system reads for the performance app (no viewer: the performance app decides who sees a scorecard):
 - `targets_for(*, user_ids, start, end) -> dict[int, Decimal]`: the sum of each person's monthly sales targets
   whose month (its first day) lies in [start, end]; people without a target are absent.
+- `target_months_for(*, user_ids, start, end) -> dict[int, set[date]]`: which of the calendar months [start, end]
+  touches each person has a target for (a sum over only some of them is no target for the period).
 - `okr_progress_for(*, user_ids, start, end) -> dict[int, Decimal]`: 0..100, the weight-averaged progress of the
   key results of each person's active or done objectives whose period overlaps [start, end]; absent when none.
+  It reads the key results as they stood at the end of `end`: objectives and key results created later are left
+  out and each value is its latest check-in by then (the start value when none), so work recorded after the
+  period cannot raise its score. The goals pages show current progress (current_value).
 
 Everything else starts from the viewer and is narrowed to their data scope (org.scopes.scope_q): their own
 targets and objectives, their team's objectives, and those of the people and teams their scope covers.
@@ -18,7 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from kamguard.core.errors import NotFound
 from kamguard.goals import access
@@ -42,11 +49,29 @@ def targets_for(*, user_ids: Sequence[int], start: dt.date, end: dt.date) -> dic
     return {user_id: Decimal(total) for user_id, total in rows if total is not None}
 
 
+def target_months_for(*, user_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, set[dt.date]]:
+    """The months (their first days) of every calendar month [start, end] touches that each person has a
+    target for; people without any are absent."""
+    out: dict[int, set[dt.date]] = defaultdict(set)
+    for user_id, month in SalesTarget.objects.filter(
+            user_id__in=list(user_ids), month__gte=month_start(start), month__lte=end).values_list("user_id", "month"):
+        out[user_id].add(month)
+    return dict(out)
+
+
 def okr_progress_for(*, user_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, Decimal]:
+    """As things stood at the end of `end` (local time): objectives and key results created after it do not
+    count, and each key result's value is that of its latest check-in recorded by then (its start value when
+    none) — so nothing done after a period can change its score."""
+    cutoff = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
+    value_then = Subquery(CheckIn.objects.filter(key_result=OuterRef("pk"), at__lt=cutoff)
+                          .order_by("-at", "-pk").values("value")[:1])
     rows = KeyResult.objects.filter(
         objective__owner_user_id__in=list(user_ids), objective__status__in=COUNTED_STATUSES,
         objective__period_start__lte=end, objective__period_end__gte=start,
-    ).values_list("objective__owner_user_id", "start_value", "target_value", "current_value", "weight")
+        objective__created_at__lt=cutoff, created_at__lt=cutoff,
+    ).annotate(value_then=Coalesce(value_then, F("start_value"), output_field=DecimalField(max_digits=16, decimal_places=2))).values_list(
+        "objective__owner_user_id", "start_value", "target_value", "value_then", "weight")
     per_user: dict[int, list[tuple[Decimal, Decimal]]] = defaultdict(list)
     for user_id, s, t, c, w in rows.iterator(chunk_size=5000):
         per_user[user_id].append((kr_progress(s, t, c), w))

@@ -451,6 +451,8 @@ def key_result_create(*, actor: User, objective_id: int, title: str, target_valu
                    weight=_decimal(weight, "weight", maximum=Decimal(1000)), due_date=due_date or objective.deadline)
     _kr_validate(kr)
     kr.save()
+    if kr.current_value != kr.start_value:  # a value already reached is a check-in (what okr_progress_for reads)
+        CheckIn.objects.create(key_result=kr, value=kr.current_value, by=actor, at=timezone.now())
     audit_record(actor=actor, action="goals.key_result.create", obj=kr,
                  changes={"key_result": {"before": None, "after": {**_kr_snapshot(kr), "objective": objective.pk}}})
     return kr
