@@ -17,7 +17,9 @@ How each metric is counted
   (customers.AccountTeamMember) split opportunities' credit, not orders, and are not applied here.
   sales_amount = the amounts of the manager's orders dated in the period, cancelled orders left out (0 when none:
   selling nothing is a fact, not missing data).
-- sales_target = goals.selectors.targets_for; sales_completion = sales / target × 100 (None without a target).
+- sales_target = goals.selectors.targets_for over the calendar months the period touches; sales_completion =
+  sales / target × 100. Both None without a target ("no_target") and when only some of those months have one
+  ("partial_target": the whole period's sales against part of its target would inflate the rate).
 - margin_rate: the records hold no costs, so the margin is the price realisation of the order lines that carry a
   list price (ERP orders): Σ line amount / Σ list price × quantity × 100 (None when no line has a list price).
 - collection_rate: of the manager's orders falling due in the period (not cancelled), the share paid by the end
@@ -43,7 +45,8 @@ How each metric is counted
 - disputes: ownership disputes filed in the period where the person is the owner or the claimant (lost = decided
   against them); transfers_out: customers that left the person in the period (customers.OwnershipChange).
 - satisfaction = reviews.selectors.customer_satisfaction_for, review_360 = review_summary_for(…).overall,
-  okr_progress = goals.selectors.okr_progress_for.
+  okr_progress = goals.selectors.okr_progress_for: the key results as they stood at the end of the period (later
+  objectives, key results and check-ins do not count).
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ from kamguard.customers.models import (
     OwnershipKind,
     TierStandard,
 )
-from kamguard.goals.selectors import okr_progress_for, targets_for
+from kamguard.goals.selectors import okr_progress_for, target_months_for, targets_for
 from kamguard.plans.domain.actual import DoneVisit, PlannedVisit, plan_actual
 from kamguard.plans.models import PlanVisit
 from kamguard.reviews.selectors import customer_satisfaction_for, review_summary_for
@@ -170,16 +173,25 @@ def _sales(out: dict[int, dict[str, MetricValue]], ids: list[int], start: dt.dat
                  .exclude(order__status=OrderStatus.CANCELLED).exclude(payment__status=PaymentStatus.REJECTED)
                  .values("order__manager_id").annotate(paid=Sum("amount")).order_by())
     paid = {row["order__manager_id"]: row["paid"] or ZERO for row in paid_rows}
-    targets = targets_for(user_ids=ids, start=start, end=end)
-    months = str(_months(start, end))
+    # The target of the period is the sum of the targets of every calendar month it touches: with a month
+    # missing, that sum would set the whole period's sales against part of its target (no data instead).
+    targets = targets_for(user_ids=ids, start=month_start(start), end=end)
+    covered = target_months_for(user_ids=ids, start=start, end=end)
+    month_count = _months(start, end)
+    months = str(month_count)
     for uid in ids:
         m = out[uid]
         sales, count = sold.get(uid, (ZERO, 0))
         m["sales_amount"] = MetricValue(_q2(sales), {"sales": _money(sales), "orders": str(count)})
         target = targets.get(uid)
-        if target is None:
+        with_target = len(covered.get(uid, ()))
+        if target is None or not with_target:
             m["sales_target"] = _none("no_target")
             m["sales_completion"] = _none("no_target", sales=_money(sales))
+        elif with_target < month_count:
+            partial = {"months_with_target": str(with_target), "months": months}
+            m["sales_target"] = _none("partial_target", **partial)
+            m["sales_completion"] = _none("partial_target", sales=_money(sales), **partial)
         else:
             m["sales_target"] = MetricValue(_q2(target), {"target": _money(target), "months": months})
             m["sales_completion"] = (MetricValue(_pct(sales, target), {"sales": _money(sales), "target": _money(target)})

@@ -106,6 +106,9 @@ METRICS: dict[str, MetricDef] = {
 
 NO_DATA_REASONS: dict[str, tuple[str, str]] = {
     "no_target": ("No sales target was set for the period.", "本期未设定销售目标。"),
+    "partial_target": ("Sales targets were set for only some months of the period: the period's sales cannot be "
+                       "measured against part of its target.",
+                       "本期只有部分月份设定了销售目标,无法用整期销售额对比部分目标。"),
     "no_orders": ("No orders were credited to the manager in the period.", "本期没有记入该客户经理名下的订单。"),
     "no_list_price": ("No order line of the period has a list price.", "本期订单行都没有目录价。"),
     "nothing_due": ("No orders fell due in the period.", "本期没有到期应收款。"),

@@ -263,3 +263,45 @@ def test_satisfaction_and_360_from_a_closed_review_cycle(world):
     assert m[alice.pk]["satisfaction"] == MetricValue(D("50.00"), {"answers": "1"})
     assert m[alice.pk]["review_360"] == MetricValue(D("75.00"), {"reviews": "3"})
     assert m[world.bob.pk]["review_360"] == MetricValue(None, {"reason": "no_360"})
+
+
+def test_sales_completion_needs_a_target_for_every_month_of_the_period(world):
+    """A quarter whose targets cover only its first month has no completion rate (review MEDIUM 8): 300k of sales
+    against October's 100k would read 300 %."""
+    alice, sam = world.alice, world.sam
+    last = previous_month()[0]
+    first = month_start(month_start(last - dt.timedelta(days=1)) - dt.timedelta(days=1))
+    start, end = first, month_end(last)
+    customer = customer_create(actor=alice, name="苏州戊方电子有限公司", tier="A", skip_dedupe=True)
+    order_create(actor=alice, customer_id=customer.pk, order_date=first + dt.timedelta(days=4), amount="300000",
+                 due_on=end)
+    target_set(actor=sam, user_id=alice.pk, month=first, amount=D("100000"))
+    m = metrics_compute(user_ids=[alice.pk], start=start, end=end)[alice.pk]
+    assert m["sales_target"] == MetricValue(None, {"reason": "partial_target", "months_with_target": "1",
+                                                   "months": "3"})
+    assert m["sales_completion"] == MetricValue(None, {"reason": "partial_target", "sales": "300000.00",
+                                                       "months_with_target": "1", "months": "3"})
+    assert "only some months" in metric_explain("sales_completion", None, m["sales_completion"].inputs, "en")
+    assert "部分月份" in metric_explain("sales_completion", None, m["sales_completion"].inputs, "zh")
+    # a month with a target of 0 is a target set: every month covered, the rate is the whole period's
+    target_set(actor=sam, user_id=alice.pk, month=month_start(first + dt.timedelta(days=40)), amount=D("0"))
+    target_set(actor=sam, user_id=alice.pk, month=last, amount=D("200000"))
+    m = metrics_compute(user_ids=[alice.pk], start=start, end=end)[alice.pk]
+    assert m["sales_target"] == MetricValue(D("300000.00"), {"target": "300000.00", "months": "3"})
+    assert m["sales_completion"] == MetricValue(D("100.00"), {"sales": "300000.00", "target": "300000.00"})
+    # the month alone is fully covered
+    one = metrics_compute(user_ids=[alice.pk], start=first, end=month_end(first))[alice.pk]
+    assert one["sales_completion"] == MetricValue(D("300.00"), {"sales": "300000.00", "target": "100000.00"})
+
+
+def test_okr_progress_of_a_past_period_ignores_what_was_recorded_after_it(world):
+    """Review HIGH 2: an objective for last month created today, checked in to its target, does not score."""
+    alice = world.alice
+    start, end = previous_month()
+    objective = objective_create(actor=alice, title="Backdated", period_start=start, period_end=end,
+                                 owner_user_id=alice.pk)
+    kr = key_result_create(actor=alice, objective_id=objective.pk, title="trivial", target_value="1")
+    objective_status_set(actor=alice, objective_id=objective.pk, status="active")
+    check_in(actor=alice, key_result_id=kr.pk, value="1")
+    m = metrics_compute(user_ids=[alice.pk], start=start, end=end)[alice.pk]
+    assert m["okr_progress"] == MetricValue(None, {"reason": "no_okr"})
