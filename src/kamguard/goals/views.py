@@ -8,6 +8,7 @@ Thin views: read through the selectors, write through the services, show a servi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,11 @@ def _viewer(request: HttpRequest) -> User:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    """A record id or count from a query or form field; None unless plain ASCII digits that fit a database id
+    ("²".isdigit() is true, but int("²") raises)."""
+    if not text or not re.fullmatch(r"[0-9]{1,18}", text):
+        return None
+    return int(text)
 
 
 def _quarter(day: dt.date) -> tuple[dt.date, dt.date]:

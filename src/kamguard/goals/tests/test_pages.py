@@ -208,3 +208,19 @@ def test_home_lists_earlier_periods_on_request(world, client_for):
     assert f"/goals/objectives/{earlier.pk}/" not in client.get("/goals/").content.decode()
     page = client.get("/goals/?all=1", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert f"/goals/objectives/{earlier.pk}/" in page and "仅本期" in page
+
+
+@pytest.mark.parametrize("number", ["²", "١٢", "99999999999999999999", "-1", " 1"])
+def test_unicode_digits_and_odd_numbers_in_ids_are_no_server_error(world, okr, client_for, number):
+    """Review MEDIUM 5: "²".isdigit() is true but int("²") raises; such ids are simply no id."""
+    client = client_for(world.person("alice"))
+    before = _state()
+    response = client.get(f"/goals/objectives/new/?parent={number}")
+    assert response.status_code == 200 and "<form" in response.content.decode()
+    sam = client_for(world.person("sam"))
+    assert sam.get(f"/goals/targets/?team={number}&months={number}").status_code == 200
+    url = f"/goals/objectives/{okr.alice.pk}/"
+    for action in ("kr_delete", "check_in"):
+        response = client.post(url, {"action": action, "key_result": number, "value": "3"})
+        assert 200 <= response.status_code < 500, (action, response.status_code)
+    assert _state() == before
