@@ -89,6 +89,10 @@ def _run_finished(period: Period, supervisor: User, director: User | None, *, ap
                                     reason=DIRECTOR_REASON)
         counts["calibrations"] += 1
     services.period_release(actor=releaser, period_id=period.pk)
+    # the story happened after the period's end, not today: released on day 3, the meetings on day 4 (a meeting is
+    # held after the release, so the release's time is dated back first)
+    released_at = timezone.make_aware(dt.datetime.combine(period.end + dt.timedelta(days=3), dt.time(10, 0)))
+    Period.objects.filter(pk=period.pk).update(released_at=released_at)
     held = timezone.make_aware(dt.datetime.combine(period.end + dt.timedelta(days=4), dt.time(15, 0)))
     appellant = cards[len(cards) // 2] if appeal and len(cards) > 2 else None
     for card in Scorecard.objects.filter(period=period).select_related("user").order_by("pk"):

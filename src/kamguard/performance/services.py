@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -83,6 +84,7 @@ from kamguard.performance.models import (
     ScorecardStatus,
 )
 
+logger = logging.getLogger(__name__)
 TEXT_LIMIT = 10_000
 MEMBER_ROLES = (Role.MANAGER, Role.SPECIALIST)
 HUNDRED = Decimal(100)
@@ -155,9 +157,13 @@ def _lock_period(period_id: int) -> Period:
     return found
 
 
-def _scorecard(scorecard_id: int) -> tuple[Scorecard, Period]:
-    """The scorecard with its period locked (every write to a scorecard serialises on its period)."""
-    period_id = Scorecard.objects.filter(pk=scorecard_id).values_list("period_id", flat=True).first()
+def _scorecard(scorecard_id: int, actor: User | None) -> tuple[Scorecard, Period]:
+    """The scorecard with its period locked (every write to a scorecard serialises on its period). NotFound also
+    when the actor may not see it (as for an unknown id: a refusal would confirm that the id exists)."""
+    from kamguard.performance import selectors
+
+    cards = Scorecard.objects.all() if actor is None else selectors.scorecard_list(viewer=actor)
+    period_id = cards.filter(pk=scorecard_id).values_list("period_id", flat=True).first()
     if period_id is None:
         raise NotFound()
     period = _lock_period(period_id)
@@ -388,6 +394,9 @@ def period_create(*, actor: User | None, scheme_id: int, day: dt.date, team_id: 
     start, end = period_bounds(scheme.current_version.spec_obj().period_type, day)
     if start > timezone.localdate():
         raise ValidationFailed(field_errors={"day": [_("This period has not started yet.")]})
+    if actor is not None and _members_qs(team.pk if team else None, department, start, end).filter(
+            pk=actor.pk).exists():
+        raise _member_refusal("performance.run")
     try:
         with transaction.atomic():
             period = Period.objects.create(scheme=scheme, version=scheme.current_version, department=department,
@@ -405,18 +414,41 @@ def period_create(*, actor: User | None, scheme_id: int, day: dt.date, team_id: 
     return period
 
 
-def period_members(period: Period) -> list[User]:
-    """The managers and specialists of the team (or the department and below) who worked during the period."""
+def _members_qs(team_id: int | None, department: Department, start: dt.date, end: dt.date) -> Any:
     qs = User.objects.filter(
         Q(role_assignments__role__in=[str(r) for r in MEMBER_ROLES])
         & (Q(role_assignments__valid_until__isnull=True) | Q(role_assignments__valid_until__gt=timezone.now())))
-    if period.team_id is not None:
-        qs = qs.filter(team_id=period.team_id)
+    if team_id is not None:
+        qs = qs.filter(team_id=team_id)
     else:
-        qs = qs.filter(department__path__startswith=period.department.path)
-    qs = qs.filter(Q(left_on__isnull=True) | Q(left_on__gte=period.start)).filter(
-        Q(hired_on__isnull=True) | Q(hired_on__lte=period.end))
-    return list(qs.distinct().order_by("pk"))
+        qs = qs.filter(department__path__startswith=department.path)
+    return qs.filter(Q(left_on__isnull=True) | Q(left_on__gte=start)).filter(
+        Q(hired_on__isnull=True) | Q(hired_on__lte=end))
+
+
+def period_members(period: Period) -> list[User]:
+    """The managers and specialists of the team (or the department and below) who worked during the period."""
+    return list(_members_qs(period.team_id, period.department, period.start, period.end).distinct().order_by("pk"))
+
+
+def is_period_member(actor: User | None, period: Period) -> bool:
+    """Whether the actor is assessed in the period (a member now, or holding a scorecard in it)."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    return (Scorecard.objects.filter(period_id=period.pk, user_id=actor.pk).exists()
+            or _members_qs(period.team_id, period.department, period.start, period.end).filter(pk=actor.pk).exists())
+
+
+def _require_not_member(actor: User | None, period: Period, what: str) -> None:
+    """Nobody runs, scores, calibrates, releases or signs off a period in which they are assessed themselves."""
+    if is_period_member(actor, period):
+        raise _member_refusal(what)
+
+
+def _member_refusal(what: str) -> PermissionRefused:
+    return PermissionRefused(
+        _("You are assessed in this period yourself: its scoring, calibration, release and sign-off are for "
+          "a supervisor who is not."), code="period_member", extra={"right": what})
 
 
 def _results_store(card: Scorecard, spec: Any, result: Any) -> None:
@@ -471,10 +503,11 @@ def period_score(*, actor: User | None, period_id: int) -> Period:
     refreshes the snapshot and keeps manual scores; allowed until calibration starts (safe to run twice)."""
     period = _lock_period(period_id)
     _require_runner(actor, period)
+    _require_not_member(actor, period, "performance.run")
     if period.status not in (PeriodStatus.OPEN, PeriodStatus.SCORED):
         raise Conflict(_("Calibration has started: the period can no longer be re-scored."), code="period_calibrating")
     spec = period.version.spec_obj()
-    members = [m for m in period_members(period) if actor is None or m.pk != actor.pk]
+    members = period_members(period)
     ids = [m.pk for m in members]
     values = _metrics(ids, period.start, period.end) if ids else {}
     existing = {c.user_id: c for c in Scorecard.objects.filter(period=period)}
@@ -518,9 +551,10 @@ def _card_results_refresh(card: Scorecard, spec: Any) -> None:
 def scorecard_manual_score(*, actor: User | None, scorecard_id: int, dimension: str, score: Any) -> Scorecard:
     """The supervisor's score of a manual dimension (0..100, the rubric's range), before calibration starts."""
     _require_edit(actor)
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     _not_frozen(period)
     _require_supervisor_of(actor, card, "performance.score")
+    _require_not_member(actor, period, "performance.score")
     if period.status not in (PeriodStatus.OPEN, PeriodStatus.SCORED):
         raise Conflict(_("Calibration has started: change scores through a calibration with a reason."),
                        code="period_calibrating")
@@ -571,9 +605,10 @@ def calibration_record(*, actor: User, scorecard_id: int, after: Any, reason: st
     A dimension's calibration recomputes the calibrated total from the dimensions (their calibrated scores where
     given), replacing an earlier direct change of the total; the history keeps both."""
     _require_edit(actor)
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     _not_frozen(period)
     _require_supervisor_of(actor, card, "performance.calibrate")
+    _require_not_member(actor, period, "performance.calibrate")
     reason = _clean(reason, "reason", required=True)
     value = _score_in_range(after, "after")
     if period.status not in (PeriodStatus.SCORED, PeriodStatus.CALIBRATING):
@@ -628,6 +663,7 @@ def period_calibration_submit(*, actor: User, period_id: int) -> Period:
     """The supervisor's calibration is finished (with or without changes): hand the period to the director."""
     period = _lock_period(period_id)
     _require_runner(actor, period)
+    _require_not_member(actor, period, "performance.calibrate")
     _not_frozen(period)
     if period.status not in (PeriodStatus.SCORED, PeriodStatus.CALIBRATING) or \
             period.calibration_stage == CalibrationStage.DIRECTOR:
@@ -656,6 +692,7 @@ def period_release(*, actor: User, period_id: int) -> Period:
     if not may_act_as_director(actor, period):
         raise PermissionRefused(_("Only the director releases the results for feedback."),
                                 extra={"right": "performance.release"})
+    _require_not_member(actor, period, "performance.release")
     if period.status != PeriodStatus.CALIBRATING or period.calibration_stage != CalibrationStage.DIRECTOR:
         raise Conflict(_("The supervisor's calibration must be handed over before release."),
                        code="not_director_stage")
@@ -682,13 +719,20 @@ def _feedback_stage(period: Period) -> None:
 def feedback_record(*, actor: User, scorecard_id: int, notes: str, held_at: dt.datetime | None = None
                     ) -> FeedbackMeeting:
     _require_edit(actor)
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     _require_supervisor_of(actor, card, "performance.feedback")
+    _require_not_member(actor, period, "performance.feedback")
     _feedback_stage(period)
     notes = _clean(notes, "notes", required=True)
     held_at = held_at or timezone.now()
+    if timezone.is_naive(held_at):  # a time without a zone is the current time zone's (what a page shows)
+        held_at = timezone.make_aware(held_at)
     if held_at > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationFailed(field_errors={"held_at": [_("A meeting is recorded once it was held.")]})
+    if period.released_at is not None and held_at < period.released_at - dt.timedelta(minutes=5):
+        raise ValidationFailed(field_errors={"held_at": [
+            _("A feedback meeting is held after the results were released (%(released)s).") % {
+                "released": timezone.localtime(period.released_at).strftime("%Y-%m-%d %H:%M")}]})
     meeting = FeedbackMeeting.objects.create(scorecard=card, held_at=held_at, by=actor, notes=notes)
     audit_record(actor=actor, action="performance.feedback.record", obj=card,
                  changes={"meeting": {"before": None, "after": {"id": meeting.pk, "held_at": held_at.isoformat()}}})
@@ -706,7 +750,7 @@ def _own_released(actor: User, card: Scorecard, period: Period) -> None:
 
 @transaction.atomic
 def scorecard_acknowledge(*, actor: User, scorecard_id: int, comment: str = "") -> Acknowledgement:
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     _own_released(actor, card, period)
     if card.status not in (ScorecardStatus.RELEASED, ScorecardStatus.RESOLVED):
         raise Conflict(_("This scorecard is already answered."), code="already_answered")
@@ -722,7 +766,7 @@ def scorecard_acknowledge(*, actor: User, scorecard_id: int, comment: str = "") 
 
 @transaction.atomic
 def appeal_file(*, actor: User, scorecard_id: int, text: str) -> Appeal:
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     _own_released(actor, card, period)
     text = _clean(text, "text", required=True)
     if card.status != ScorecardStatus.RELEASED:
@@ -742,9 +786,10 @@ def appeal_resolve(*, actor: User, appeal_id: int, decision: str, reason: str, t
     scorecard_id = Appeal.objects.filter(pk=appeal_id).values_list("scorecard_id", flat=True).first()
     if scorecard_id is None:
         raise NotFound()
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     appeal = Appeal.objects.get(pk=appeal_id)
     _require_supervisor_of(actor, card, "performance.appeal")
+    _require_not_member(actor, period, "performance.appeal")
     if not may_act_as_director(actor, period):
         raise PermissionRefused(_("Only the director resolves appeals."), extra={"right": "performance.appeal"})
     _feedback_stage(period)
@@ -790,6 +835,7 @@ def period_sign_off(*, actor: User, period_id: int) -> Period:
     if not (may_run_period(actor, period.department) or is_director(actor, period.department)):
         raise PermissionRefused(_("Only a supervisor over this team may sign the period off."),
                                 extra={"right": "performance.sign_off"})
+    _require_not_member(actor, period, "performance.sign_off")
     if period.status != PeriodStatus.FEEDBACK:
         raise Conflict(_("Only a period released for feedback can be signed off."), code="not_released")
     if Appeal.objects.filter(scorecard__period=period, status=AppealStatus.OPEN).exists():
@@ -816,7 +862,7 @@ def _plan_actor(actor: User, person: User) -> None:
 def improvement_plan_start(*, actor: User, scorecard_id: int, goals: str, start: dt.date, end: dt.date
                            ) -> ImprovementPlan:
     _require_edit(actor)
-    card, period = _scorecard(scorecard_id)
+    card, period = _scorecard(scorecard_id, actor)
     _plan_actor(actor, card.user)
     if period.status not in (PeriodStatus.FEEDBACK, PeriodStatus.SIGNED_OFF):
         raise Conflict(_("An improvement plan starts from released results."), code="not_released")
@@ -913,8 +959,11 @@ def periods_refresh(*, actor: User | None = None, today: dt.date | None = None, 
     for period_id in ids:
         try:
             period_score(actor=actor, period_id=period_id)
-        except Conflict:
-            continue  # calibration started in the meantime
+        except (Conflict, NotFound):
+            continue  # calibration started in the meantime, or the period is gone
+        except Exception:  # noqa: BLE001 - one period that cannot be scored must not stop the others' re-scoring
+            logger.exception("performance: re-scoring period %s failed; the other periods carry on", period_id)
+            continue
         done.append(period_id)
     return done
 

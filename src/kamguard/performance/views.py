@@ -261,6 +261,16 @@ def _grades(spec: Any, before: list[Any], after: list[Any]) -> list[dict[str, An
              "after_share": later[g.grade].share if g.grade in later else Decimal(0)} for g in before]
 
 
+_ID_TEXT = re.compile(r"[0-9]{1,18}")
+
+
+def _posted_id(text: str) -> int:
+    """A posted id: ASCII digits only and within a database integer ("²" passes str.isdigit but not int()),
+    0 (no object has it) otherwise."""
+    text = text.strip()
+    return int(text) if _ID_TEXT.fullmatch(text) else 0
+
+
 # --- what the viewer may do now (the services decide again on every write) ---------------------------------------
 
 def _may_run_periods(viewer: User) -> bool:
@@ -275,6 +285,8 @@ def _calibration_open(viewer: User, period: Period) -> tuple[bool, str]:
         return False, _("Calibration is over for this period.")
     if not viewer.has_right(Right.EDIT_BUSINESS_DATA):
         return False, _("You read this period; you do not calibrate it.")
+    if services.is_period_member(viewer, period):
+        return False, _("You are assessed in this period yourself: you do not calibrate it.")
     if period.calibration_stage == CalibrationStage.DIRECTOR:
         if services.may_act_as_director(viewer, period):
             return True, ""
@@ -288,7 +300,7 @@ def _calibration_open(viewer: User, period: Period) -> tuple[bool, str]:
 
 def period_actions(viewer: User, period: Period) -> list[str]:
     """The steps of the period the viewer may take now, in the order of the process."""
-    if not viewer.has_right(Right.EDIT_BUSINESS_DATA):
+    if not viewer.has_right(Right.EDIT_BUSINESS_DATA) or services.is_period_member(viewer, period):
         return []
     runner = services.may_run_period(viewer, period.department)
     director = services.is_director(viewer, period.department)
@@ -313,16 +325,17 @@ def scorecard_actions(viewer: User, card: Scorecard) -> set[str]:
     edit = viewer.has_right(Right.EDIT_BUSINESS_DATA)
     own = card.user_id == viewer.pk
     supervises = edit and services.may_supervise(viewer, card.user)
+    judges = supervises and not services.is_period_member(viewer, period)  # never someone assessed alongside
     out: set[str] = set()
     if period.status == PeriodStatus.SIGNED_OFF:
         frozen = True
     else:
         frozen = False
-    if supervises and not frozen and period.status in (PeriodStatus.OPEN, PeriodStatus.SCORED):
+    if judges and not frozen and period.status in (PeriodStatus.OPEN, PeriodStatus.SCORED):
         out.add("manual")
-    if supervises and not frozen and _calibration_open(viewer, period)[0]:
+    if judges and not frozen and _calibration_open(viewer, period)[0]:
         out.add("calibrate")
-    if supervises and period.status == PeriodStatus.FEEDBACK:
+    if judges and period.status == PeriodStatus.FEEDBACK:
         out.add("feedback")
     held = card.meetings.exists()
     if own and period.status == PeriodStatus.FEEDBACK and held:
@@ -330,7 +343,7 @@ def scorecard_actions(viewer: User, card: Scorecard) -> set[str]:
             out.add("acknowledge")
         if card.status == ScorecardStatus.RELEASED:
             out.add("appeal")
-    if supervises and period.status == PeriodStatus.FEEDBACK and services.may_act_as_director(viewer, period) \
+    if judges and period.status == PeriodStatus.FEEDBACK and services.may_act_as_director(viewer, period) \
             and card.appeals.filter(status=AppealStatus.OPEN).exists():
         out.add("resolve")
     if edit and (own or supervises) and period.status in (PeriodStatus.FEEDBACK, PeriodStatus.SIGNED_OFF):
@@ -538,7 +551,7 @@ def calibration(request: HttpRequest, period_id: int) -> HttpResponse:
     bound: CalibrationForm | None = None
     if request.method == "POST":
         card_text = request.POST.get("card", "")
-        posted = int(card_text) if card_text.isdigit() else 0
+        posted = _posted_id(card_text)
         if posted not in {row.scorecard.pk for row in view.rows}:
             raise NotFound()
         if not may:
@@ -841,7 +854,7 @@ def scheme_detail(request: HttpRequest, scheme_id: int, number: int | None = Non
             messages.error(request, _("Unknown action."))
             return redirect("performance:scheme_detail", scheme.pk)
         version_text = request.POST.get("version", "")
-        version_id = int(version_text) if version_text.isdigit() else 0
+        version_id = _posted_id(version_text)
         if not scheme.versions.filter(pk=version_id).exists():
             raise NotFound()
         services.scheme_version_activate(actor=viewer, version_id=version_id)

@@ -280,8 +280,28 @@ def formula_evaluate(formula: Formula, values: Mapping[str, Decimal | None]) -> 
         context.traps[DivisionByZero] = True
         try:
             return _eval(formula.root, values)
-        except (_NoValue, DivisionByZero, InvalidOperation):
+        except (_NoValue, ArithmeticError):  # division by zero, overflow, an invalid operation: no value
             return None
+
+
+def formula_numbers(formula: Formula) -> tuple[Decimal, ...]:
+    """The number literals of the formula, in the order they are written."""
+    out: list[Decimal] = []
+
+    def walk(node: Node) -> None:
+        if isinstance(node, Num):
+            out.append(node.value)
+        elif isinstance(node, Neg):
+            walk(node.operand)
+        elif isinstance(node, BinOp):
+            walk(node.left)
+            walk(node.right)
+        elif isinstance(node, Call):
+            for arg in node.args:
+                walk(arg)
+
+    walk(formula.root)
+    return tuple(out)
 
 
 def formula_missing(formula: Formula, values: Mapping[str, Decimal | None]) -> tuple[str, ...]:

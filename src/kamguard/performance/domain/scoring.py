@@ -27,6 +27,7 @@ from kamguard.performance.domain.formula import (
     FormulaError,
     formula_evaluate,
     formula_missing,
+    formula_numbers,
     formula_parse,
 )
 
@@ -39,6 +40,10 @@ CENT = Decimal("0.01")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 GRADE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+\-]{0,4}$")
 _Add = Callable[[str, str, str, str], None]
+# Every number of a scheme (weights, thresholds, scores, a formula's constants) lies within ±10^12 and has at most
+# 12 decimals: enough for any amount or rate, and never a number the arithmetic or its text form cannot handle.
+NUMBER_LIMIT = Decimal(10) ** 12
+DECIMALS_LIMIT = 12
 
 
 def q2(value: Decimal) -> Decimal:
@@ -164,7 +169,7 @@ def dimension_score(
         value = formula_evaluate(formula, metrics)
         division_by_zero = value is None and not missing
         if value is not None:
-            value = q2(value)
+            value = q2(value) if value.copy_abs() < NUMBER_LIMIT ** 2 else value  # q2 of a huge value is invalid
     if dim.kind == "manual":
         if manual is None:
             return DimensionResult(dim.code, value, None, None, missing, dim.weight, None, None, division_by_zero)
@@ -290,6 +295,21 @@ def grade_distribution(grades: Iterable[str | None], spec: SchemeSpec) -> list[t
 # --- validation ------------------------------------------------------------------------------------------------
 
 
+def number_in_bounds(value: Decimal) -> bool:
+    """Finite, |value| <= 10^12 and at most 12 decimals (trailing zeros aside). Never raises, whatever the value."""
+    if not value.is_finite():
+        return False
+    if value.copy_abs() > NUMBER_LIMIT:  # a comparison is exact: no context, no overflow
+        return False
+    _sign, digits, exponent = value.as_tuple()
+    trailing = 0
+    for digit in reversed(digits):
+        if digit != 0:
+            break
+        trailing += 1
+    return int(exponent) + trailing >= -DECIMALS_LIMIT or not any(digits)
+
+
 def _two_decimals(value: Decimal) -> bool:
     return value == value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -400,6 +420,13 @@ def _formula_errors(dim: DimensionSpec, path: str, known: frozenset[str], add: _
     except FormulaError as exc:
         add(f"{path}.formula", "formula_syntax", exc.message_en, exc.message_zh)
         return
+    if not all(number_in_bounds(n) for n in formula_numbers(formula)):
+        add(
+            f"{path}.formula",
+            "number_range",
+            "A number in a formula lies between -1000000000000 and 1000000000000, with at most 12 decimals.",
+            "公式中的数字须在 -1000000000000 到 1000000000000 之间,最多 12 位小数。",
+        )
     for code in sorted(formula.metrics - known):
         add(
             f"{path}.formula",
@@ -575,6 +602,10 @@ class _Reader:
         if not number.is_finite():
             self.fail(f"{path}{key}", "A number is expected here.", "此处应为数字。")
             return ZERO
+        if not number_in_bounds(number):
+            self.fail(f"{path}{key}", "A number between -1000000000000 and 1000000000000 with at most 12 decimals "
+                      "is expected here.", "此处应为 -1000000000000 到 1000000000000 之间、最多 12 位小数的数字。")
+            return ZERO
         return number
 
     def items(self, data: Mapping[str, Any], key: str, path: str, required: bool = True) -> list[Any]:
@@ -663,6 +694,7 @@ __all__ = [
     "grade_distribution",
     "grade_for",
     "manual_score_errors",
+    "number_in_bounds",
     "q2",
     "rank",
     "scheme_errors",

@@ -123,7 +123,8 @@ def test_calibration_matrix_changes_nothing(world: Any, diana: Any, scored_perio
     before = _snapshot()
     response = _json(client_for(world.person(who)), "post", f"{BASE}/scorecards/{card.pk}/calibrations",
                      {"after": "99", "reason": "because"})
-    assert response.status_code == 403, response.content
+    # not found for whoever may not see the card (a refusal would confirm it exists), refused for the readers
+    assert response.status_code == (403 if who in ("audrey", "hanna") else 404), response.content
     assert _snapshot()[:-1] == before[:-1]
 
 
@@ -216,9 +217,12 @@ def test_payroll_export(world: Any, diana: Any, scored_period: Any, client_for: 
 
 def test_refusals_and_conflicts_read_in_chinese(world: Any, diana: Any, scored_period: Any, client_for: Any) -> None:
     card = card_of(scored_period, world.bob)
-    response = _json(client_for(world.person("carol")), "post", f"{BASE}/scorecards/{card.pk}/calibrations",
+    response = _json(client_for(world.person("henry")), "post", f"{BASE}/scorecards/{card.pk}/calibrations",
                      {"after": "80", "reason": "x"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert response.status_code == 403 and response.json()["title"] == "只有此人的上级主管可以执行此操作。"
+    assert response.status_code == 404 and response.json()["title"] == "未找到，或您无权访问。"
+    response = _json(client_for(world.person("hanna")), "post", f"{BASE}/scorecards/{card.pk}/calibrations",
+                     {"after": "80", "reason": "x"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 403 and response.json()["title"] == "您无权执行此操作。如有需要，请联系管理员授权。"
     response = client_for(diana).post(f"{BASE}/periods/{scored_period.pk}/release", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 409 and response.json()["title"] == "发布前必须先提交主管校准。"
 

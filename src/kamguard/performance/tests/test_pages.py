@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from kamguard.core.models import AuditEvent
 from kamguard.performance import services
@@ -31,6 +32,11 @@ from kamguard.performance.tests.conftest import card_of, last_month, released
 
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def _now() -> str:
+    """The feedback form's time (a meeting is held after the release, not in the future)."""
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
 
 def _state():
@@ -295,7 +301,7 @@ def _feedback(period, world, diana, client_for, person):
     released(period, world, diana)
     card = _card(period, person)
     response = client_for(world.sam).post(f"/performance/scorecards/{card.pk}/", {
-        "action": "feedback", "held_at": "2026-12-01T10:00", "notes": "回款节奏要加快"})
+        "action": "feedback", "held_at": _now(), "notes": "回款节奏要加快"})
     assert response.status_code == 302, response.content.decode()[:2000]
     return card
 
@@ -355,7 +361,7 @@ def test_refused_scorecard_actions_change_nothing(world, diana, scored_period, c
     card = _feedback(scored_period, world, diana, client_for, world.bob)
     user = world.person(persona)
     before = _state()
-    data = {"action": action, "comment": "", "held_at": "2026-12-01T10:00", "notes": "x", "goals": "x",
+    data = {"action": action, "comment": "", "held_at": _now(), "notes": "x", "goals": "x",
             "start": "2026-12-01", "end": "2026-12-31"}
     assert client_for(user).post(f"/performance/scorecards/{card.pk}/", data).status_code == status
     assert _state() == before
@@ -570,7 +576,7 @@ def test_supervisor_closes_the_plan_and_signs_the_period_off(world, diana, score
                          f"c{alice.pk}-reason": "签核之后"})
     assert response.status_code == 403
     assert sam.post(f"/performance/scorecards/{alice.pk}/", {"action": "feedback", "notes": "x",
-                                                            "held_at": "2026-12-01T10:00"}).status_code == 403
+                                                            "held_at": _now()}).status_code == 403
     assert _state() == before
 
 
