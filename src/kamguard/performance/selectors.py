@@ -341,13 +341,18 @@ def _no_team_view() -> str:
     return _("Only supervisors, HR and auditors see a team's scorecards.")
 
 
+def average_of(totals: list[Decimal]) -> Decimal | None:
+    """The team's average total as every page shows it (two decimals), None for nobody scored."""
+    return (sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.01")) if totals else None
+
+
 def team_view(*, viewer: User, period_id: int, lang: str | None = None) -> TeamView:
     period = _period_for_team_view(viewer, period_id)
     cards = list(scorecard_list(viewer=viewer, period_id=period.pk))
     cards.sort(key=lambda c: (c.rank is None, c.rank or 0, c.user.full_name, c.pk))
     spec = period.version.spec_obj()
     totals = [c.final_total for c in cards if c.final_total is not None]
-    average = (sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.01")) if totals else None
+    average = average_of(totals)
     return TeamView(period=period, scorecards=cards,
                     distribution=_distribution([c.grade or None for c in cards], spec, _lang(lang)), average=average)
 

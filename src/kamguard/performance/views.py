@@ -790,7 +790,7 @@ def team_trend(request: HttpRequest, team_id: int) -> HttpResponse:
         totals = [c.final_total for c in selectors.scorecard_list(viewer=viewer, period_id=period.pk)
                   if c.final_total is not None]
         rows.append(dict(_period_view(period), people=len(totals),
-                         average=(sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.1")) if totals else None,
+                         average=selectors.average_of(totals),
                          best=max(totals) if totals else None, worst=min(totals) if totals else None))
     chart = line_chart([r["label"] for r in rows], [(_("Team average"), [r["average"] for r in rows]),
                                                     (_("Best"), [r["best"] for r in rows]),

@@ -412,6 +412,10 @@ def test_trends(world, diana, scored_period, client_for):
     assert client_for(world.alice).get(f"/performance/people/{world.alice.pk}/trend/").status_code == 200
     team = client_for(world.sam).get(f"/performance/teams/{world.team_a.pk}/trend/").content.decode()
     assert 'data-chart="trend"' in team
+    # the trend shows the same team average as the period's page (one rounding, in the selector)
+    period_page = client_for(world.sam).get(f"/performance/periods/{scored_period.pk}/").content.decode()
+    shown = re.search(r'<div class="figure">\s*(?:<[^>]+>)*\s*([0-9.]+)', period_page)
+    assert shown and shown.group(1) in team
     assert client_for(world.alice).get(f"/performance/teams/{world.team_a.pk}/trend/").status_code == 403
     assert client_for(world.carol).get(f"/performance/teams/{world.team_a.pk}/trend/").status_code == 403
 
