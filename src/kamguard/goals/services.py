@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import AuditEntry, audit_record, audit_record_many
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.fields import clean_text
 from kamguard.goals import access
 from kamguard.goals.domain.months import add_months, month_start
 from kamguard.goals.models import CheckIn, KeyResult, Objective, ObjectiveStatus, SalesTarget
@@ -37,12 +38,7 @@ YEARS_AHEAD = 2
 
 
 def _clean(value: str | None, field: str, limit: int = TEXT_LIMIT, *, required: bool = False) -> str:
-    text = (value or "").replace("\x00", "").strip()
-    if required and not text:
-        raise ValidationFailed(field_errors={field: [_("This field is required.")]})
-    if len(text) > limit:
-        raise ValidationFailed(field_errors={field: [_("At most %(n)s characters.") % {"n": limit}]})
-    return text
+    return clean_text(value, field, limit, required=required)
 
 
 def _decimal(value: Any, field: str, *, minimum: Decimal | None = None, maximum: Decimal = VALUE_MAX) -> Decimal:

@@ -60,6 +60,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.fields import clean_text
 from kamguard.org.domain.roles import Right, Role
 from kamguard.org.models import Department, Team, User
 from kamguard.org.scopes import person_in_scope
@@ -94,12 +95,7 @@ HUNDRED = Decimal(100)
 
 
 def _clean(value: str | None, field: str, *, required: bool = False, limit: int = TEXT_LIMIT) -> str:
-    text = (value or "").replace("\x00", "").strip()
-    if required and not text:
-        raise ValidationFailed(field_errors={field: [_("This field is required.")]})
-    if len(text) > limit:
-        raise ValidationFailed(field_errors={field: [_("At most %(n)s characters.") % {"n": limit}]})
-    return text
+    return clean_text(value, field, limit, required=required)
 
 
 def _decimal(value: Any, field: str) -> Decimal:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.fields import clean_text
 from kamguard.org.domain.roles import Right, Scope
 from kamguard.org.models import User
 from kamguard.org.scopes import person_in_scope, scope_q
@@ -32,10 +33,7 @@ PURPOSE_LIMIT = 300
 
 
 def _clean(value: str | None, field: str, limit: int = TEXT_LIMIT) -> str:
-    text = (value or "").replace("\x00", "").strip()
-    if len(text) > limit:
-        raise ValidationFailed(field_errors={field: [_("At most %(n)s characters.") % {"n": limit}]})
-    return text
+    return clean_text(value, field, limit)
 
 
 def _require_edit_right(actor: User) -> None:

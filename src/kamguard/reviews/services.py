@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, RateLimited, ValidationFailed
+from kamguard.core.fields import clean_text
 from kamguard.org.domain.roles import Right, Role, Scope
 from kamguard.org.models import User
 from kamguard.org.scopes import person_in_scope
@@ -66,15 +67,6 @@ PUBLIC_WINDOW = int(getattr(settings, "REVIEWS_PUBLIC_WINDOW", 600))
 
 
 # ---------------------------------------------------------------------------------------------- who may
-
-def _clean(value: str | None, field: str, limit: int, *, required: bool = False) -> str:
-    text = (value or "").replace("\x00", "").strip()
-    if required and not text:
-        raise ValidationFailed(field_errors={field: [_("This field is required.")]})
-    if len(text) > limit:
-        raise ValidationFailed(field_errors={field: [_("At most %(n)s characters.") % {"n": limit}]})
-    return text
-
 
 def may_manage_question_sets(actor: User) -> bool:
     return actor.is_authenticated and actor.is_active and (
@@ -162,7 +154,7 @@ def question_set_create(*, actor: User | None, name: str, source: str,
     source when asked, or when the source has none."""
     if actor is not None:
         _require_question_sets(actor)
-    name = _clean(name, "name", NAME_LIMIT, required=True)
+    name = clean_text(name, "name", NAME_LIMIT, required=True)
     if source not in Source.values:
         raise ValidationFailed(field_errors={"source": [_("Choose self, supervisor, peers or customers.")]})
     cleaned = _questions_clean(questions)
@@ -204,7 +196,7 @@ def question_set_update(*, actor: User | None, set_id: int, name: str | None = N
                        code="question_set_frozen")
     changes: dict[str, Any] = {}
     if name is not None:
-        text = _clean(name, "name", NAME_LIMIT, required=True)
+        text = clean_text(name, "name", NAME_LIMIT, required=True)
         if text != qset.name:
             changes["name"] = {"before": qset.name, "after": text}
             qset.name = text
@@ -295,7 +287,7 @@ def cycle_create(*, actor: User, name: str, period_start: dt.date | None, period
                  subject_ids: Iterable[int] = ()) -> ReviewCycle:
     """A draft cycle over a period for people the supervisor's scope covers."""
     _require_cycles(actor)
-    name = _clean(name, "name", NAME_LIMIT, required=True)
+    name = clean_text(name, "name", NAME_LIMIT, required=True)
     start, end = _period_check(period_start, period_end)
     subjects = _subjects_resolve(actor, subject_ids)
     with transaction.atomic():
@@ -330,7 +322,7 @@ def cycle_update(*, actor: User, cycle_id: int, name: str | None = None, period_
     cycle = _managed_cycle(actor, cycle_id, statuses=[CycleStatus.DRAFT])
     changes: dict[str, Any] = {}
     if name is not None:
-        text = _clean(name, "name", NAME_LIMIT, required=True)
+        text = clean_text(name, "name", NAME_LIMIT, required=True)
         if text != cycle.name:
             changes["name"] = {"before": cycle.name, "after": text}
             cycle.name = text
