@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import AuditEntry, audit_record, audit_record_many
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
-from kamguard.core.fields import clean_text
+from kamguard.core.fields import clean_decimal, clean_text
 from kamguard.goals import access
 from kamguard.goals.domain.months import add_months, month_start
 from kamguard.goals.models import CheckIn, KeyResult, Objective, ObjectiveStatus, SalesTarget
@@ -42,12 +42,7 @@ def _clean(value: str | None, field: str, limit: int = TEXT_LIMIT, *, required: 
 
 
 def _decimal(value: Any, field: str, *, minimum: Decimal | None = None, maximum: Decimal = VALUE_MAX) -> Decimal:
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(field_errors={field: [_("Enter a number.")]}) from exc
-    if not number.is_finite():
-        raise ValidationFailed(field_errors={field: [_("Enter a number.")]})
+    number = clean_decimal(value, field, maximum=None)
     if minimum is not None and number < minimum:
         message = (_("The amount cannot be negative.") if minimum == 0
                    else _("At least %(min)s.") % {"min": minimum})

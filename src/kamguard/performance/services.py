@@ -49,7 +49,7 @@ import calendar
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -60,7 +60,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
-from kamguard.core.fields import clean_text
+from kamguard.core.fields import clean_decimal, clean_text
 from kamguard.org.domain.roles import Right, Role
 from kamguard.org.models import Department, Team, User
 from kamguard.org.scopes import person_in_scope
@@ -99,13 +99,7 @@ def _clean(value: str | None, field: str, *, required: bool = False, limit: int 
 
 
 def _decimal(value: Any, field: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(field_errors={field: [_("Enter a number.")]}) from exc
-    if not number.is_finite():
-        raise ValidationFailed(field_errors={field: [_("Enter a number.")]})
-    return number
+    return clean_decimal(value, field)
 
 
 def _score_in_range(value: Any, field: str) -> Decimal:

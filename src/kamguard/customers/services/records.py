@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record, diff, snapshot
 from kamguard.core.errors import Conflict, PermissionRefused, ValidationFailed
+from kamguard.core.fields import clean_decimal
 from kamguard.customers.domain.keys import normalise_phone, normalise_uscc
 from kamguard.customers.domain.normalise import normalise_company_name
 from kamguard.customers.models import (
@@ -369,10 +370,7 @@ def contact_save(*, actor: User | None, customer_id: int, contact_id: int | None
 # ---------------------------------------------------------------- account team (C6)
 
 def _decimal(value: Any, field: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(field_errors={field: [_("Enter a number.")]}) from exc
+    number = clean_decimal(value, field)
     if number < 0 or number > 100:
         raise ValidationFailed(field_errors={field: [_("Between 0 and 100.")]})
     return number

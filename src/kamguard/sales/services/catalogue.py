@@ -12,7 +12,7 @@ languages, order, default probability, required steps), the discount authority t
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from kamguard.core.audit import audit_record, diff, snapshot
 from kamguard.core.errors import Conflict, NotFound, ValidationFailed
+from kamguard.core.fields import clean_decimal
 from kamguard.org.domain.roles import Role
 from kamguard.org.models import Grade, User
 from kamguard.sales.models import DiscountAuthority, Outcome, Product, RequiredStep, SalesSettings, Stage
@@ -119,11 +120,8 @@ def stage_save(*, actor: User | None, stage_id: int | None = None, code: str, na
 
 
 def _pct(value: Any, field: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(field_errors={field: [_("Not a number.")]}, code="not_a_number") from None
-    if not number.is_finite() or number < 0:
+    number = clean_decimal(value, field, maximum=None)
+    if number < 0:
         raise ValidationFailed(field_errors={field: [_("A discount cannot be negative.")]},
                                code="negative_discount")
     if number > 100:

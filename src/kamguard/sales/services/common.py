@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from kamguard.core.errors import NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.fields import clean_decimal
 from kamguard.org.domain.roles import Right
 from kamguard.org.models import User
 from kamguard.sales.models import Opportunity
@@ -69,12 +70,7 @@ def clean_amount(value: Any, *, field: str, required: bool = False, allow_none: 
         if required:
             raise ValidationFailed(field_errors={field: [_("This field is required.")]}, code="required")
         return None if allow_none else Decimal(0)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(field_errors={field: [_("Not a number.")]}, code="not_a_number") from None
-    if not amount.is_finite():
-        raise ValidationFailed(field_errors={field: [_("Not a number.")]}, code="not_a_number")
+    amount = clean_decimal(value, field, maximum=None)
     if amount < 0:
         raise ValidationFailed(field_errors={field: [_("Amounts cannot be negative.")]}, code="negative_amount")
     if amount > MAX_AMOUNT:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from kamguard.core.audit import audit_record
 from kamguard.core.errors import Conflict, NotFound, ValidationFailed
+from kamguard.core.fields import clean_decimal
 from kamguard.customers.services.common import timeline_add
 from kamguard.org.models import User
 from kamguard.sales.domain import QuoteLineError, price_line, quote_totals
@@ -46,13 +47,7 @@ LINE_MESSAGES = {
 def _decimal(value: Any, field: str) -> Decimal | None:
     if value is None or value == "":
         return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(field_errors={field: [_("Not a number.")]}, code="not_a_number") from None
-    if not number.is_finite() or abs(number) > Decimal("1e12"):
-        raise ValidationFailed(field_errors={field: [_("Not a number.")]}, code="not_a_number")
-    return number
+    return clean_decimal(value, field, maximum=Decimal("1e12"))
 
 
 def _priced_lines(raw_lines: Any) -> list[tuple[Product, str, Any]]:
