@@ -33,6 +33,7 @@ from kamguard.contracts.models import (
     Payment,
 )
 from kamguard.core.audit import audit_record
+from kamguard.core.io.inserts import plain_rows_insert, rows_insert
 from kamguard.core.io.kinds.common import Problems, date_parse, keyed_rows
 from kamguard.core.io.registry import Kind, kind_register
 from kamguard.core.io.report import RowStatus
@@ -153,7 +154,8 @@ class OrdersKind(Kind):
         owners = services.owners_on((v["customer_id"], v["order_date"]) for _n, k, v in parsed
                                     if v["manager_id"] is None and k not in existing)
         fallback = {c["pk"]: c["owner_id"] for c in customers.values()}
-        known = services.known_addresses({v["customer_id"] for _n, k, v in parsed if k not in existing})
+        known = services.known_addresses({v["customer_id"] for _n, k, v in parsed
+                                          if k not in existing and v["delivery_address"]})
         new: list[tuple[int, str, _NewOrder, dict[str, Any]]] = []
         findings: list[DataQualityFinding] = []
         for number, key, values in parsed:
@@ -172,14 +174,14 @@ class OrdersKind(Kind):
                     ctx.succeed(number, key, RowStatus.UNCHANGED)
                 continue
             address = values["delivery_address"]
-            seen = known[values["customer_id"]]
-            akey = rules.address_key(address)
-            if akey and seen and akey not in seen:
-                findings.append(DataQualityFinding(
-                    kind=FindingKind.NEW_ADDRESS, subject=f"order:{key}"[:120], customer_id=values["customer_id"],
-                    manager_id=values["manager_id"], details={"address": address, "known": len(seen)},
-                    detected_at=timezone.now()))
-            if akey:
+            akey = rules.address_key(address) if address else ""
+            if akey:  # the known addresses were read only for the customers of rows with one
+                seen = known[values["customer_id"]]
+                if seen and akey not in seen:
+                    findings.append(DataQualityFinding(
+                        kind=FindingKind.NEW_ADDRESS, subject=f"order:{key}"[:120], customer_id=values["customer_id"],
+                        manager_id=values["manager_id"], details={"address": address, "known": len(seen)},
+                        detected_at=timezone.now()))
                 seen.add(akey)
             new.append((number, key, _NewOrder(key, values), values))
         if new:
@@ -227,25 +229,24 @@ class OrdersKind(Kind):
                          list_price=values["list_price"], discount_pct=values["discount_pct"], amount=values["amount"])
 
     def _write(self, ctx: ImportContext, new: list[tuple[int, str, _NewOrder, dict[str, Any]]]) -> None:
-        """Orders, their lines and timeline entries by `executemany` (no model instances, no per-value field
-        preparation: the import's hot path), the new ids read back by external id, and one audit event for the
-        batch listing every order it created (id, external id, customer, manager, date, amount)."""
+        """Orders, their lines and timeline entries by `core.io.inserts` (no model instances: the import's hot
+        path; `COPY` on PostgreSQL, the orders' new ids drawn from the sequence first, multi-row inserts on
+        SQLite), and one audit event for the batch listing every order it created (id, external id, customer,
+        manager, date, amount)."""
         ops = connection.ops
-        now = ops.adapt_datetimefield_value(timezone.now())
+        now = timezone.now()
         actor_id = ctx.actor.pk if ctx.actor is not None else None
-        date = ops.adapt_datefield_value
         money = ops.adapt_decimalfield_value
-        _insert(Order, ("external_id", "number", "customer_id", "contract_id", "manager_id", "source", "status",
-                        "order_date", "due_on", "amount", "currency", "delivery_address", "created_by_id",
-                        "created_at"),
-                [(o.external_id, o.number, o.customer_id, None, o.manager_id, OrderSource.ERP.value, o.status,
-                  date(o.order_date),
-                  date(o.due_on), money(o.amount), o.currency, o.delivery_address, actor_id, now)
-                 for _n, _k, o, _v in new])
-        ids = dict(Order.objects.filter(external_id__in=[k for _n, k, _o, _v in new]).values_list("external_id", "pk"))
+        ids = rows_insert(Order, ("external_id", "number", "customer_id", "contract_id", "manager_id", "source",
+                                  "status", "order_date", "due_on", "amount", "currency", "delivery_address",
+                                  "created_by_id", "created_at"),
+                          [(o.external_id, o.number, o.customer_id, None, o.manager_id, OrderSource.ERP.value,
+                            o.status, o.order_date, o.due_on, o.amount, o.currency, o.delivery_address, actor_id, now)
+                           for _n, _k, o, _v in new], returning_ids=True)
+        for (_n, _k, order, _v), pk in zip(new, ids, strict=True):
+            order.pk = pk
         lines = []
-        for _n, key, order, values in new:
-            order.pk = ids[key]
+        for _n, _key, order, values in new:
             if values["product"]:
                 quantity, unit_price = _line_price(values)
                 lines.append((order.pk, values["product"], money(quantity), money(unit_price),
@@ -339,16 +340,9 @@ def _line_price(values: dict[str, Any]) -> tuple[Decimal, Decimal]:
 
 
 def _insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    names = ", ".join(quote(model._meta.get_field(c.removesuffix("_id")).column if c.endswith("_id")
-                            and c != "external_id" else c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 1000):
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[start:start + 1000])  # noqa: S608
+    """Rows of values already adapted for the database (`executemany` on SQLite, `COPY` on PostgreSQL)."""
+    meta = model._meta
+    plain_rows_insert(meta.db_table, [meta.get_field(c).column for c in columns], rows)
 
 
 def _plain(value: Any) -> Any:
