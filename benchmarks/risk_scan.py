@@ -5,6 +5,7 @@
     uv run python benchmarks/risk_scan.py --scale 0.02            # 2 % of every size (what fits a shared machine)
     uv run python benchmarks/risk_scan.py --quick                 # a smoke run: 0.5 %
     uv run python benchmarks/risk_scan.py --scale 0.02 --reuse    # keep the database and reuse it next time
+    uv run python benchmarks/risk_scan.py --postgres --reuse --build-only   # build now (long), measure later
 
 Targets (issue 7): a full scan of 2,000 managers, 500,000 customers, 10,000,000 order lines and 5,000,000
 activities in ≤ 5 minutes with ≤ 4 GiB of memory (peak RSS), on PostgreSQL and SQLite; the incremental update
@@ -269,6 +270,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--reuse", action="store_true", help="keep the database and use it next time")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the database (with --reuse: keep it for a later run) and measure nothing")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--phase", choices=("build", "measure"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -294,6 +297,8 @@ def main() -> int:
               f"{n['order_lines']:,} order lines, {n['activities']:,} activities; {load_text()}", flush=True)
         made = {"timings": {"reused": True}, "sizes": n} if built else child("build", args, database.url)
         print(f"built: {made['timings']}", flush=True)
+        if args.build_only:
+            return 0
         result = child("measure", args, database.url)
         return report(args, database, made, result)
     finally:

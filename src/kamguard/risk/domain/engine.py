@@ -26,17 +26,18 @@ from kamguard.risk.domain.signals import (
     OwnedCustomer,
     PaymentParty,
     PriceLine,
+    PriceNorm,
     QuoteDiscount,
     TransferFlow,
     contact_hijack,
     data_access,
-    discount_clustering,
+    discount_clusterings,
     hoarding,
     individual_move,
     late_stage_losses,
     loss_records,
     orders_collapse,
-    peer_loss_rate,
+    peer_loss_rates,
     post_transfer_drop,
     price_outliers,
     results_anomaly,
@@ -109,6 +110,10 @@ class Dataset:
     opportunities: Sequence[ClosedOpportunity] = ()
     quotes: Sequence[QuoteDiscount] = ()
     price_lines: Sequence[PriceLine] = ()
+    # The norms per (product, tier) when the loader computed them from the whole norm window (then `price_lines`
+    # need only hold the lines that may be judged); None: the norms are made from `price_lines`.
+    price_norms: Mapping[tuple[str, str], PriceNorm] | None = None
+    price_lines_read: int | None = None  # order lines in the norm window (default: len(price_lines))
     payments: Mapping[int, Sequence[PaymentParty]] = field(default_factory=dict)  # by customer, judged window
     deliveries: Mapping[int, Sequence[DeliveryParty]] = field(default_factory=dict)  # by customer, judged window
     known_addresses: Mapping[int, Sequence[str]] = field(default_factory=dict)  # by customer, before the window
@@ -231,7 +236,7 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     # ------------------------------------------------------------ orders
     pp = config.prices
     judged_from = bucket_start(data.as_of, pp.judge_buckets)
-    for line, evidence in price_outliers(list(data.price_lines), pp):
+    for line, evidence in price_outliers(list(data.price_lines), pp, norms=data.price_norms):
         if line.order_on is not None and line.order_on < judged_from:
             continue
         order_evidence[line.order_id].append(evidence)
@@ -242,15 +247,15 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     history_start = bucket_start(data.as_of, lp.period_buckets + lp.history_buckets)
     records = loss_records(data.opportunities, period_start=period_start, history_start=history_start,
                            as_of=data.as_of)
+    peer_rates = peer_loss_rates(records)
     for manager_id, record in records.items():
-        peer_rate, peer_closed = peer_loss_rate(records, manager_id)
+        peer_rate, peer_closed = peer_rates[manager_id]
         manager_evidence[manager_id].append(
             late_stage_losses(record, peer_rate=peer_rate, peer_closed=peer_closed, params=lp))
 
     cl = config.clustering  # the loader reads the window; the quotes given are the ones judged
-    quotes = list(data.quotes)
-    for manager_id in sorted({q.manager_id for q in quotes}):
-        manager_evidence[manager_id].append(discount_clustering(manager_id, quotes, cl))
+    for manager_id, clustering in discount_clusterings(list(data.quotes), cl).items():
+        manager_evidence[manager_id].append(clustering)
 
     rp = config.results
     r_new = range(n - rp.recent_buckets, n)
@@ -326,7 +331,7 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     scores = rank([*customer_scores.values(), *order_scores.values(), *manager_scores])
     counts = {"customers": len(data.customers), "people": len(data.people),
               "customers_with_orders": sum(1 for s in series.values() if any(s)),
-              "managers_judged": len(set(manager_evidence)), "order_lines": len(data.price_lines),
+              "managers_judged": len(set(manager_evidence)), "order_lines": len(data.price_lines) if data.price_lines_read is None else data.price_lines_read,
               "opportunities": len(data.opportunities), "quotes": len(data.quotes),
               "contact_changes": len(data.contact_changes), "transfers": len(data.transfers)}
     return Evaluation(data.as_of, scores, counts)

@@ -38,6 +38,7 @@ class MarketIndex:
         self._segments = segments
         self._totals: dict[Segment, list[float]] = {}
         self._members: dict[Segment, int] = {}
+        self._sums: dict[tuple[Segment, int, int, int], float] = {}
         for customer_id, values in series.items():
             if len(values) != length:
                 raise ValueError(f"series of customer {customer_id} has {len(values)} buckets, not {length}")
@@ -48,6 +49,14 @@ class MarketIndex:
                 for i, value in enumerate(values):
                     total[i] += value
                 self._members[segment] = self._members.get(segment, 0) + 1
+
+    def _window(self, segment: Segment, total: Sequence[float], window: range) -> float:
+        """The segment's sum over `window`, computed once (every customer of the segment asks for it)."""
+        key = (segment, window.start, window.stop, window.step)
+        found = self._sums.get(key)
+        if found is None:
+            found = self._sums[key] = sum(total[i] for i in window)
+        return found
 
     def ratio(self, customer_id: int, *, new: range, old: range) -> tuple[float, Segment | None]:
         """(mean of `new` buckets / mean of `old` buckets) over the customer's market without the customer; 1.0
@@ -61,8 +70,8 @@ class MarketIndex:
             others = self._members.get(segment, 0) - (1 if has_own else 0)
             if others < self.min_members:
                 continue
-            new_sum = sum(total[i] for i in new) - (sum(own[i] for i in new) if has_own else 0.0)
-            old_sum = sum(total[i] for i in old) - (sum(own[i] for i in old) if has_own else 0.0)
+            new_sum = self._window(segment, total, new) - (sum(own[i] for i in new) if has_own else 0.0)
+            old_sum = self._window(segment, total, old) - (sum(own[i] for i in old) if has_own else 0.0)
             if old_sum <= 0 or not new or not old:
                 continue
             return (new_sum / len(new)) / (old_sum / len(old)), segment

@@ -18,7 +18,17 @@ from rapidfuzz import fuzz
 
 from kamguard.contracts.domain.rules import address_key, payer_matches
 from kamguard.risk.domain.evidence import Evidence, Ref, Signal, quiet
-from kamguard.risk.domain.stats import clamp, mad, mean, median, ramp, rate_z, robust_z, safe_log_ratio
+from kamguard.risk.domain.stats import (
+    clamp,
+    mean,
+    median,
+    ramp,
+    rate_z,
+    robust_z,
+    safe_log_ratio,
+    weighted_mad,
+    weighted_median,
+)
 
 # ---------------------------------------------------------------- 1. orders collapse while contact continues
 
@@ -180,6 +190,17 @@ def peer_loss_rate(records: Mapping[int, LossRecord], exclude: int) -> tuple[flo
     return (lost / closed if closed else 0.0), closed
 
 
+def peer_loss_rates(records: Mapping[int, LossRecord]) -> dict[int, tuple[float, int]]:
+    """`peer_loss_rate` for every manager, everyone's totals summed once."""
+    closed = sum(r.late_closed for r in records.values())
+    lost = sum(r.late_lost for r in records.values())
+    rates: dict[int, tuple[float, int]] = {}
+    for manager_id, record in records.items():
+        others_closed, others_lost = closed - record.late_closed, lost - record.late_lost
+        rates[manager_id] = ((others_lost / others_closed if others_closed else 0.0), others_closed)
+    return rates
+
+
 def late_stage_losses(record: LossRecord, *, peer_rate: float, peer_closed: int,
                       params: LossParams = LossParams()) -> Evidence:
     """A manager loses late-stage opportunities at an unusual rate against peers and their own history,
@@ -242,48 +263,122 @@ class PriceLine:
     order_on: dt.date | None = None
 
 
-def effective_discount(line: PriceLine, reference_price: float | None) -> float | None:
-    """The line's discount in percent: as recorded, else against its list price, else against the reference
-    price (the median unit price of its product and tier). None when nothing to compare with."""
-    if line.discount_pct is not None:
-        return line.discount_pct
-    for price in (line.list_price, reference_price):
+@dataclass(frozen=True)
+class PriceSample:
+    """Order lines of one product and customer tier at one price, counted rather than listed: what a norm is made
+    of (the scan reads the norm window's lines this way — a few thousand distinct prices for millions of lines)."""
+
+    product: str
+    tier: str
+    unit_price: float
+    list_price: float | None = None
+    discount_pct: float | None = None
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class PriceNorm:
+    """The norm of one product and customer tier: the reference (median) unit price, and the median and robust
+    spread of the lines' discounts."""
+
+    tier: str
+    reference: float
+    norm: float
+    spread: float
+    group: int  # order lines with a discount the norm rests on
+
+
+def price_key(product: str, tier: str) -> tuple[str, str]:
+    """Lines of the same product (compared without case and surrounding blanks) and customer tier."""
+    return (product.strip().casefold(), tier)
+
+
+def _discount(unit_price: float, list_price: float | None, discount_pct: float | None,
+              reference_price: float | None) -> float | None:
+    if discount_pct is not None:
+        return discount_pct
+    for price in (list_price, reference_price):
         if price is not None and price > 0:
-            return 100.0 * (1.0 - line.unit_price / price)
+            return 100.0 * (1.0 - unit_price / price)
     return None
 
 
-def price_outliers(lines: Sequence[PriceLine], params: PriceParams = PriceParams()) -> list[tuple[PriceLine, Evidence]]:
+def effective_discount(line: PriceLine, reference_price: float | None) -> float | None:
+    """The line's discount in percent: as recorded, else against its list price, else against the reference
+    price (the median unit price of its product and tier). None when nothing to compare with."""
+    return _discount(line.unit_price, line.list_price, line.discount_pct, reference_price)
+
+
+def price_norms(samples: Iterable[PriceSample | PriceLine], params: PriceParams = PriceParams()
+                ) -> dict[tuple[str, str], PriceNorm]:
+    """The norm of every product and tier with at least `min_group` lines (with a discount), from order lines
+    or from counted samples of them — the same norms either way."""
+    groups: dict[tuple[str, str], list[tuple[float, float | None, float | None, int]]] = {}
+    for sample in samples:
+        count = sample.lines if isinstance(sample, PriceSample) else 1
+        groups.setdefault(price_key(sample.product, sample.tier), []).append(
+            (sample.unit_price, sample.list_price, sample.discount_pct, count))
+    norms: dict[tuple[str, str], PriceNorm] = {}
+    for key, members in groups.items():
+        if sum(count for *_rest, count in members) < params.min_group:
+            continue
+        reference = weighted_median([(unit, count) for unit, _list, _pct, count in members])
+        values = [(discount, count) for discount, count in (
+            (_discount(unit, listed, pct, reference), count) for unit, listed, pct, count in members)
+            if discount is not None]
+        group = sum(count for _value, count in values)
+        if group < params.min_group:
+            continue
+        norm = weighted_median(values)
+        spread = max(weighted_mad(values, norm), params.spread_floor)  # once per group: one reference for all
+        norms[key] = PriceNorm(key[1], reference, norm, spread, group)
+    return norms
+
+
+def price_z(unit_price: float, list_price: float | None, discount_pct: float | None, norm: PriceNorm) -> float | None:
+    """How far (robust z) a line's discount is from its norm; None when the line has no discount to compare."""
+    discount = _discount(unit_price, list_price, discount_pct, norm.reference)
+    return None if discount is None else (discount - norm.norm) / norm.spread
+
+
+def price_outlier(line: PriceLine, norm: PriceNorm, params: PriceParams = PriceParams()) -> Evidence | None:
+    """The line's finding when its discount is far from its product and tier's norm (robust z); None otherwise."""
+    discount = effective_discount(line, norm.reference)
+    if discount is None:
+        return None
+    z = (discount - norm.norm) / norm.spread
+    strength = ramp(abs(z), params.z_start, params.z_full)
+    if z < 0:
+        strength *= params.above_norm_factor
+    if strength <= 0:
+        return None
+    key = "price_outlier.below_norm" if z > 0 else "price_outlier.above_norm"
+    numbers: dict[str, int | float | str | None] = {
+        "product": line.product, "tier": norm.tier, "discount": discount, "norm_discount": norm.norm,
+        "unit_price": line.unit_price, "reference_price": norm.reference, "z": z, "group": norm.group}
+    return Evidence(Signal.PRICE_OUTLIER, strength, key, numbers,
+                    refs=(Ref("order", line.order_id), Ref("customer", line.customer_id)))
+
+
+def price_outliers(lines: Sequence[PriceLine], params: PriceParams = PriceParams(), *,
+                   norms: Mapping[tuple[str, str], PriceNorm] | None = None) -> list[tuple[PriceLine, Evidence]]:
     """Order lines whose discount is far from the norm for their product and customer tier (robust z against
-    the other lines of the group). Only lines that fire are returned."""
+    the lines of the group — `norms`, or the norms of `lines` themselves). Only lines that fire are returned,
+    group by group."""
+    if norms is None:
+        norms = price_norms(lines, params)
     groups: dict[tuple[str, str], list[PriceLine]] = {}
     for line in lines:
-        groups.setdefault((line.product.strip().casefold(), line.tier), []).append(line)
+        groups.setdefault(price_key(line.product, line.tier), []).append(line)
     found: list[tuple[PriceLine, Evidence]] = []
-    for (_product, tier), members in groups.items():
-        if len(members) < params.min_group:
+    for key, members in groups.items():
+        norm = norms.get(key)
+        if norm is None:
             continue
-        reference = median([m.unit_price for m in members])
-        discounts = [(m, effective_discount(m, reference)) for m in members]
-        values = [d for _m, d in discounts if d is not None]
-        if len(values) < params.min_group:
-            continue
-        norm = median(values)
-        spread = max(mad(values, norm), params.spread_floor)  # once per group: the same reference for every line
-        for line, discount in discounts:
-            if discount is None:
-                continue
-            z = (discount - norm) / spread  # robust_z(discount, values, floor=params.spread_floor)
-            strength = ramp(abs(z), params.z_start, params.z_full)
-            if z < 0:
-                strength *= params.above_norm_factor
-            if strength <= 0:
-                continue
-            key = "price_outlier.below_norm" if z > 0 else "price_outlier.above_norm"
-            numbers: dict[str, int | float | str | None] = {"product": line.product, "tier": tier, "discount": discount, "norm_discount": norm,
-                       "unit_price": line.unit_price, "reference_price": reference, "z": z, "group": len(values)}
-            found.append((line, Evidence(Signal.PRICE_OUTLIER, strength, key, numbers,
-                                         refs=(Ref("order", line.order_id), Ref("customer", line.customer_id)))))
+        for line in members:
+            evidence = price_outlier(line, norm, params)
+            if evidence is not None:
+                found.append((line, evidence))
     return found
 
 
@@ -316,20 +411,37 @@ def just_under(quote: QuoteDiscount, band: float) -> bool:
 def discount_clustering(manager_id: int, quotes: Sequence[QuoteDiscount],
                         params: ClusterParams = ClusterParams()) -> Evidence:
     """A manager's discounts cluster just under the approval threshold, more than their peers' do."""
-    signal = Signal.DISCOUNT_CLUSTERING
     judged = [q for q in quotes if q.threshold > params.band]
     own = [q for q in judged if q.manager_id == manager_id]
-    peers = [q for q in judged if q.manager_id != manager_id]
+    return _clustering(manager_id, own, len(judged) - len(own),
+                       sum(1 for q in judged if q.manager_id != manager_id and just_under(q, params.band)), params)
+
+
+def discount_clusterings(quotes: Sequence[QuoteDiscount], params: ClusterParams = ClusterParams()
+                         ) -> dict[int, Evidence]:
+    """`discount_clustering` for every manager with quotes, the peers counted once (not once per manager)."""
+    judged = [q for q in quotes if q.threshold > params.band]
+    own: dict[int, list[QuoteDiscount]] = {}
+    for quote in judged:
+        own.setdefault(quote.manager_id, []).append(quote)
+    under = {m: sum(1 for q in items if just_under(q, params.band)) for m, items in own.items()}
+    all_under = sum(under.values())
+    return {m: _clustering(m, own.get(m, []), len(judged) - len(own.get(m, [])), all_under - under.get(m, 0), params)
+            for m in sorted({q.manager_id for q in quotes})}
+
+
+def _clustering(manager_id: int, own: list[QuoteDiscount], peer_count: int, peers_under: int,
+                params: ClusterParams) -> Evidence:
+    signal = Signal.DISCOUNT_CLUSTERING
     own_under = [q for q in own if just_under(q, params.band)]
-    peers_under = sum(1 for q in peers if just_under(q, params.band))
     share = len(own_under) / len(own) if own else 0.0
-    if len(peers) >= 2 * params.min_quotes:
-        reference, basis = peers_under / len(peers), "peers"
+    if peer_count >= 2 * params.min_quotes:
+        reference, basis = peers_under / peer_count, "peers"
     else:  # too few peers: what evenly spread discounts would put in the band
         reference, basis = mean([params.band / q.threshold for q in own]) if own else 0.0, "uniform"
     numbers: dict[str, int | float | str | None] = {
         "quotes": len(own), "just_under": len(own_under), "share": share, "reference_share": reference,
-        "basis": basis, "band": params.band, "peer_quotes": len(peers)}
+        "basis": basis, "band": params.band, "peer_quotes": peer_count}
     if len(own) < params.min_quotes:
         return quiet(signal, "discount_clustering.too_few", **numbers, min_quotes=params.min_quotes)
     z = rate_z(len(own_under), len(own), reference)
@@ -397,7 +509,12 @@ def third_party(parties: CustomerParties, params: ThirdPartyParams = ThirdPartyP
     the orders delivered to an address never seen for the customer (each an order-level finding)."""
     signal = Signal.THIRD_PARTY
     paid = sum(p.amount for p in parties.payments)
-    foreign = [p for p in parties.payments if p.payer_name.strip() and not payer_matches(p.payer_name, parties.names)]
+    matches: dict[str, bool] = {}  # one customer pays under few names: each judged once
+    for payment in parties.payments:
+        payer = payment.payer_name
+        if payer not in matches:
+            matches[payer] = not payer.strip() or payer in parties.names or payer_matches(payer, parties.names)
+    foreign = [p for p in parties.payments if not matches[p.payer_name]]
     foreign_paid = sum(p.amount for p in foreign)
     # With no address on record and none delivered to before, there is nothing to compare a delivery with.
     judged_deliveries = parties.deliveries if any(a.strip() for a in parties.known_addresses) else ()

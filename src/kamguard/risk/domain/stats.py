@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 # The MAD of a normal distribution is 0.6745 standard deviations: dividing by this makes a MAD-based z
 # comparable to an ordinary z score.
@@ -31,6 +31,35 @@ def median(values: Sequence[float]) -> float:
     if len(ordered) % 2:
         return float(ordered[middle])
     return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def weighted_median(counted: Iterable[tuple[float, int]]) -> float:
+    """The median of values given as (value, how many times it occurs) — exactly `median` of the values written
+    out, without writing them out (a million order lines at a handful of distinct prices)."""
+    pairs = sorted((value, count) for value, count in counted if count > 0)
+    total = sum(count for _value, count in pairs)
+    if not total:
+        raise ValueError("median of nothing")
+    low_at, high_at = (total - 1) // 2, total // 2  # positions of the middle value(s) in the written-out order
+    low = high = None
+    seen = 0
+    for value, count in pairs:
+        if low is None and seen + count > low_at:
+            low = value
+        if seen + count > high_at:
+            high = value
+            break
+        seen += count
+    assert low is not None and high is not None
+    if total % 2:
+        return float(high)
+    return (low + high) / 2.0
+
+
+def weighted_mad(counted: Sequence[tuple[float, int]], centre: float | None = None) -> float:
+    """`mad` of values given as (value, count)."""
+    middle = weighted_median(counted) if centre is None else centre
+    return MAD_SCALE * weighted_median([(abs(value - middle), count) for value, count in counted])
 
 
 def mad(values: Sequence[float], centre: float | None = None) -> float:

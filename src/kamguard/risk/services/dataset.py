@@ -6,18 +6,41 @@ owners from the ownership ledger's effective times, contact changes and sensitiv
 times, resignation notices by the day notice was given. (Records are judged by the business dates they carry, so
 history imported later is evaluated where it belongs.)
 
-Every source is read with one query streamed in chunks (`values_list(...).iterator()`), never one query per
-customer or person; series are summed into 30-day buckets in Python as the rows stream past.
+Every source is read with one query streamed in chunks, never one query per customer or person. The big ones are
+set-based: orders are summed per customer, credited manager and 30-day bucket in SQL (the bucket a `CASE` over the
+buckets' first days), follow-up activities counted per customer and bucket (the buckets' first local midnights, so
+day boundaries are the local time zone's on SQLite and PostgreSQL alike), and the order lines that make the price
+norms counted per product, tier and price (a few thousand rows for millions of lines); only the lines of the
+judged window are read one by one, and only those far from their norm are kept. These rows are read as the driver
+returns them (`_rows`), without Django's per-row converters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q
-from django.db.models.functions import TruncDate
+from django.conf import settings
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, TruncDate
+from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
 from kamguard.activities.models import FOLLOWUP_STATUSES, Activity
@@ -32,7 +55,6 @@ from kamguard.risk.domain.engine import (
     Dataset,
     PersonInfo,
     Transfer,
-    bucket_index,
     bucket_start,
 )
 from kamguard.risk.domain.signals import (
@@ -41,8 +63,12 @@ from kamguard.risk.domain.signals import (
     DeliveryParty,
     PaymentParty,
     PriceLine,
+    PriceSample,
     QuoteDiscount,
     identity_key,
+    price_key,
+    price_norms,
+    price_z,
 )
 from kamguard.sales.models import Opportunity, Outcome, Quote, Stage, StageChange
 
@@ -67,6 +93,47 @@ def day_start(day: dt.date) -> dt.datetime:
 
 def local_day(moment: dt.datetime) -> dt.date:
     return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+
+
+def _day_reader() -> Callable[[Any], dt.date]:
+    """A fast `local_day` for moments as the driver returns them: aware datetimes (PostgreSQL), naive UTC datetimes
+    or ISO texts (SQLite)."""
+    zone = timezone.get_current_timezone()
+    aware = settings.USE_TZ
+
+    def read(value: Any) -> dt.date:
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if not aware:
+            return value.date() if value.tzinfo is None else value.astimezone(zone).date()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(zone).date()
+
+    return read
+
+
+def _rows(queryset: QuerySet[Any, Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a `values_list` query as the database driver returns them, streamed in chunks (server-side on
+    PostgreSQL), without Django's per-row converters: for ids, counts, float sums and texts, and for dates and
+    moments read with care (`_day_reader`, `_date`). An empty `__in` gives no rows."""
+    compiler = queryset.query.get_compiler(using=queryset.db)  # Django 5.2 selects in values_list's order
+    for chunk in compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK):
+        yield from chunk
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _bucket_case(lookup: str, starts: list[tuple[int, Any]]) -> Case:
+    """SQL: the bucket a date or moment falls in, given each bucket's first day or first moment; -1 before them."""
+    return Case(*[When(**{f"{lookup}__gte": start}, then=Value(index)) for index, start in reversed(starts)],
+                default=Value(-1), output_field=IntegerField())
 
 
 def data_bounds() -> tuple[dt.date | None, dt.date | None]:
@@ -104,12 +171,14 @@ def _provinces() -> dict[int, int]:
 
 def _owners_as_of(end: dt.datetime) -> dict[int, tuple[int | None, dt.date | None]]:
     """customer → (owner, owned since) from the ledger as it stood at `end`."""
-    owners: dict[int, tuple[int | None, dt.date | None]] = {}
+    last: dict[int, tuple[int | None, Any]] = {}
     rows = (OwnershipChange.objects.filter(effective_at__lt=end).order_by("customer_id", "effective_at", "pk")
             .values_list("customer_id", "to_owner_id", "effective_at"))
-    for customer_id, to_owner, effective_at in rows.iterator(chunk_size=CHUNK):
-        owners[customer_id] = (to_owner, local_day(effective_at) if to_owner else None)
-    return owners
+    for customer_id, to_owner, effective_at in _rows(rows):
+        last[customer_id] = (to_owner, effective_at)
+    read = _day_reader()
+    return {customer_id: (to_owner, read(effective_at) if to_owner else None)
+            for customer_id, (to_owner, effective_at) in last.items()}
 
 
 def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
@@ -120,21 +189,24 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
 
     # ------------------------------------------------------------ customers and their owners as of the date
     owners = _owners_as_of(end)
+    read_day = _day_reader()
     last_followup = {
-        cid: local_day(last) for cid, last in Activity.objects.filter(
+        cid: read_day(last) for cid, last in _rows(Activity.objects.filter(
             status__in=FOLLOWUP_STATUSES, happened_at__lt=end).values("customer_id").annotate(
-            last=Max("happened_at")).values_list("customer_id", "last").iterator(chunk_size=CHUNK)}
+            last=Max("happened_at")).values_list("customer_id", "last")) if last is not None}
     customers: dict[int, CustomerInfo] = {}
     rows = Customer.objects.filter(created_on__lte=as_of).values_list(
         "pk", "name", "english_name", "aliases", "address", "tier", "industry_id", "region_id", "status",
         "owner_id", "owned_since")
     for (pk, name, english, aliases, address, tier, industry, region, status, current_owner, owned_since
-         ) in rows.iterator(chunk_size=CHUNK):
+         ) in _rows(rows):
+        if isinstance(aliases, str):  # JSON as text from the driver
+            aliases = json.loads(aliases) if aliases not in ("[]", "null", "") else None
         owner: int | None = current_owner
         if pk in owners:
             owner, since = owners[pk]
         else:  # no ledger row (data from before the ledger): today's owner is the best we know
-            since = local_day(owned_since) if owned_since else None
+            since = read_day(owned_since) if owned_since else None
         names = tuple(x for x in (name, english, *(aliases or [])) if isinstance(x, str) and x)
         customers[pk] = CustomerInfo(
             pk, owner_id=owner, owned_since=since, last_followup=last_followup.get(pk), industry=industry,
@@ -157,31 +229,36 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
                                  identity_key("wechat", wechat)) if k)
         people[pk] = PersonInfo(pk, keys, notices.get(pk))
 
-    # ------------------------------------------------------------ orders in buckets
+    # ------------------------------------------------------------ orders summed per customer, manager and bucket
     customer_orders: dict[int, list[float]] = {}
     manager_orders: dict[int, list[float]] = {}
-    for customer_id, manager_id, day, amount in Order.objects.filter(
-            order_date__gte=first_day, order_date__lte=as_of).exclude(status=OrderStatus.CANCELLED).values_list(
-            "customer_id", "manager_id", "order_date", "amount").iterator(chunk_size=CHUNK):
-        index = bucket_index(as_of, day, n)
-        if index is None:
+    order_buckets = _bucket_case("order_date", [(i, bucket_start(as_of, n - i)) for i in range(n)])
+    for customer_id, manager_id, index, total in _rows(Order.objects.filter(
+            order_date__gte=first_day, order_date__lte=as_of).exclude(status=OrderStatus.CANCELLED).annotate(
+            bucket=order_buckets).values("customer_id", "manager_id", "bucket").annotate(
+            total=Cast(Sum("amount"), FloatField())).values_list("customer_id", "manager_id", "bucket", "total")):
+        if index < 0 or total is None:
             continue
-        value = float(amount)
-        customer_orders.setdefault(customer_id, [0.0] * n)[index] += value
+        series = customer_orders.get(customer_id)
+        if series is None:
+            series = customer_orders[customer_id] = [0.0] * n
+        series[index] += total
         if manager_id is not None:
-            manager_orders.setdefault(manager_id, [0.0] * n)[index] += value
+            series = manager_orders.get(manager_id)
+            if series is None:
+                series = manager_orders[manager_id] = [0.0] * n
+            series[index] += total
 
-    # ------------------------------------------------------------ contacts (follow-up) in buckets
+    # ------------------------------------------------------------ contacts (follow-up) counted per customer and bucket
     contact_buckets = config.collapse.recent_buckets + config.collapse.baseline_buckets
+    starts = [(i, day_start(bucket_start(as_of, n - i))) for i in range(max(0, n - contact_buckets), n)]
     customer_contacts: dict[int, list[int]] = {}
-    for customer_id, happened_at in Activity.objects.filter(
-            status__in=FOLLOWUP_STATUSES, happened_at__gte=day_start(bucket_start(as_of, contact_buckets)),
-            happened_at__lt=end).values_list("customer_id", "happened_at").iterator(chunk_size=CHUNK):
-        if happened_at is None:
-            continue
-        index = bucket_index(as_of, local_day(happened_at), n)
-        if index is not None:
-            customer_contacts.setdefault(customer_id, [0] * n)[index] += 1
+    for customer_id, index, count in _rows(Activity.objects.filter(
+            status__in=FOLLOWUP_STATUSES, happened_at__gte=starts[0][1], happened_at__lt=end).annotate(
+            bucket=_bucket_case("happened_at", starts)).values("customer_id", "bucket").annotate(
+            count=Count("pk")).values_list("customer_id", "bucket", "count")):
+        if index >= 0:
+            customer_contacts.setdefault(customer_id, [0] * n)[index] += count
 
     # ------------------------------------------------------------ closed opportunities that reached a late stage
     lp = config.losses
@@ -208,24 +285,41 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
         if authority is not None]
 
     # ------------------------------------------------------------ order lines for prices
+    # The norms rest on every line of the norm window, read counted per product, tier and price; the lines of the
+    # judged window are read one by one and only those far from their norm kept (the engine judges them again).
     pp = config.prices
+    tier = Case(When(order__customer__created_on__lte=as_of, then=F("order__customer__tier")), default=Value("C"),
+                output_field=CharField())
+    lines = OrderLine.objects.filter(order__order_date__lte=as_of).exclude(order__status=OrderStatus.CANCELLED)
+    samples = [
+        PriceSample(product, customer_tier or "C", float(price), _float(list_price), _float(discount), count)
+        for product, customer_tier, price, list_price, discount, count in _rows(
+            lines.filter(order__order_date__gte=bucket_start(as_of, pp.norm_buckets)).annotate(tier=tier).values(
+                "product", "tier", "unit_price", "list_price", "discount_pct").annotate(count=Count("pk")).values_list(
+                "product", "tier", "unit_price", "list_price", "discount_pct", "count"))]
+    norms = price_norms(samples, pp)
+    price_lines_read = sum(sample.lines for sample in samples)
     price_lines = []
-    for pk, order_id, customer_id, product, price, list_price, discount, day in OrderLine.objects.filter(
-            order__order_date__gte=bucket_start(as_of, pp.norm_buckets), order__order_date__lte=as_of).exclude(
-            order__status=OrderStatus.CANCELLED).values_list(
-            "pk", "order_id", "order__customer_id", "product", "unit_price", "list_price", "discount_pct",
-            "order__order_date").iterator(chunk_size=CHUNK):
-        info = customers.get(customer_id)
-        price_lines.append(PriceLine(pk, order_id, customer_id, product, info.tier if info else "C", float(price),
-                                     float(list_price) if list_price is not None else None,
-                                     float(discount) if discount is not None else None, day))
+    if norms:
+        for pk, order_id, customer_id, product, customer_tier, price, list_price, discount, day in _rows(
+                lines.filter(order__order_date__gte=bucket_start(as_of, min(pp.judge_buckets, pp.norm_buckets)))
+                .annotate(tier=tier).values_list("pk", "order_id", "order__customer_id", "product", "tier",
+                                                 "unit_price", "list_price", "discount_pct", "order__order_date")):
+            norm = norms.get(price_key(product, customer_tier or "C"))
+            if norm is None:
+                continue
+            line_price, line_list, line_discount = float(price), _float(list_price), _float(discount)
+            z = price_z(line_price, line_list, line_discount, norm)
+            if z is not None and abs(z) > pp.z_start:
+                price_lines.append(PriceLine(pk, order_id, customer_id, product, customer_tier or "C", line_price,
+                                             line_list, line_discount, _date(day)))
 
     # ------------------------------------------------------------ payers and delivery addresses
     window_start = bucket_start(as_of, config.third_party.window_buckets)
     payments: dict[int, list[PaymentParty]] = defaultdict(list)
-    for pk, customer_id, payer, amount in Payment.objects.filter(
+    for pk, customer_id, payer, amount in _rows(Payment.objects.filter(
             paid_on__gte=window_start, paid_on__lte=as_of).exclude(status=PaymentStatus.REJECTED).values_list(
-            "pk", "customer_id", "payer_name", "amount").iterator(chunk_size=CHUNK):
+            "pk", "customer_id", "payer_name", "amount")):
         payments[customer_id].append(PaymentParty(pk, payer or "", float(amount)))
     deliveries: dict[int, list[DeliveryParty]] = defaultdict(list)
     order_people: dict[int, int | None] = {}
@@ -248,11 +342,12 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
                 customer_id__in=part, order_date__lt=window_start).exclude(delivery_address="").values_list(
                 "customer_id", "delivery_address").distinct().iterator(chunk_size=CHUNK):
             known[customer_id].add(address)
-    for order_id, customer_id, manager_id in Order.objects.filter(
-            pk__in=[line.order_id for line in price_lines if line.order_on and line.order_on >= bucket_start(
-                as_of, pp.judge_buckets)]).values_list("pk", "customer_id", "manager_id").iterator(chunk_size=CHUNK):
-        order_people[order_id] = manager_id
-        order_customers[order_id] = customer_id
+    judged_orders = sorted({line.order_id for line in price_lines})
+    for start in range(0, len(judged_orders), 1000):
+        for order_id, customer_id, manager_id in Order.objects.filter(
+                pk__in=judged_orders[start:start + 1000]).values_list("pk", "customer_id", "manager_id"):
+            order_people[order_id] = manager_id
+            order_customers[order_id] = customer_id
 
     # ------------------------------------------------------------ contact changes (from the audit trail)
     hp = config.hijack
@@ -286,7 +381,8 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
     return Dataset(
         as_of=as_of, buckets=n, customers=customers, people=people, customer_orders=customer_orders,
         customer_contacts=customer_contacts, manager_orders=manager_orders, opportunities=opportunities,
-        quotes=quotes, price_lines=price_lines, payments=dict(payments), deliveries=dict(deliveries),
+        quotes=quotes, price_lines=price_lines, price_norms=norms, price_lines_read=price_lines_read,
+        payments=dict(payments), deliveries=dict(deliveries),
         known_addresses={k: sorted(v) for k, v in known.items()}, order_people=order_people,
         order_customers=order_customers, contact_changes=changes, decision_makers=decision_makers,
         access_daily=access_daily, transfers=transfers)
