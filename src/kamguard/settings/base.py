@@ -183,6 +183,7 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LANGUAGE_COOKIE_NAME = "kamguard_language"
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["kamguard.formats"]  # amounts grouped by thousands in Chinese too
 TIME_ZONE = env_str("KAMGUARD_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

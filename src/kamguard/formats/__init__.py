@@ -1,0 +1,1 @@
+"""Number and date formats where ours differ from Django's for a language (FORMAT_MODULE_PATH)."""
