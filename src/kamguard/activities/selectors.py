@@ -2,8 +2,8 @@
 scope (a specialist's team, a supervisor's department, everyone for auditors), the visits they accompanied,
 and — for a customer's owner — everything recorded on their customers.
 
-The contract functions other apps call (`day_records`, `visits_done`, `checkins_on`, `customer_has_visit`,
-`last_contact_by_customer`) are not narrowed: their callers narrow the people or customers they pass.
+The contract functions other apps call (`day_records`, `visits_done`, `checkins_on`, `checkin_counts`,
+`customer_has_visit`, `last_contact_by_customer`) are not narrowed: their callers narrow the people or customers they pass.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from kamguard.activities.models import FOLLOWUP_STATUSES, Activity, Kind, Status
@@ -152,6 +152,24 @@ def checkins_on(*, user_ids: Iterable[int], day: dt.date) -> QuerySet[Activity]:
     return Activity.objects.filter(
         user_id__in=list(user_ids), kind=Kind.VISIT, checked_in_at__gte=start, checked_in_at__lt=end,
     ).select_related("customer", "user", "accompanied_by").order_by("-checked_in_at", "-pk")
+
+
+def checkin_counts(*, user_ids: Iterable[int], day: dt.date) -> dict[int, dict[str, int]]:
+    """Per person, the visits they checked in on `day`: `checkins` in all, `on_site` (still checked in) and
+    `far` (flagged far from the customer). People without a check-in that day are left out. One grouped read
+    along the (user, checked_in_at) index, so a department's day is counted without building its rows."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    start, end = _day_bounds(day)
+    rows = Activity.objects.filter(
+        user_id__in=ids, kind=Kind.VISIT, checked_in_at__gte=start, checked_in_at__lt=end,
+    ).values("user_id").annotate(
+        checkins=Count("pk"), on_site=Count("pk", filter=Q(status=Status.CHECKED_IN)),
+        far=Count("pk", filter=Q(is_far=True)),
+    ).order_by()
+    return {row["user_id"]: {"checkins": row["checkins"], "on_site": row["on_site"], "far": row["far"]}
+            for row in rows}
 
 
 def customer_has_visit(*, customer_id: int, since: dt.datetime | dt.date | None = None) -> bool:

@@ -50,10 +50,30 @@ class ActionOut(Schema):
     due_on: dt.date
 
 
+class TeamDayOut(Schema):
+    team_id: int = Field(description="0: the people in no team")
+    name: str
+    department: str
+    people: int
+    checkins: int | None = Field(None, description="null: visits are not available")
+    on_site: int | None = None
+    far: int | None = None
+    logs: dict[str, int] | None = Field(None, description="submitted, late, missing, not_due; null: not available")
+
+
+class LiveParams(Schema):
+    team: int | None = Field(None, ge=0, description="One team of the people you see (0: those in no team)")
+    page: int = Field(1, ge=1, description=f"Page of check-ins, {selectors.LIVE_PAGE} a page, newest first")
+
+
 class LiveOut(Schema):
     day: dt.date
     now: dt.datetime
     people: list[int]
+    teams: list[TeamDayOut] = Field(description="The teams of the people in view, counted")
+    checkins_total: int | None = None
+    page: int = 1
+    pages: int = 1
     checkins: list[CheckinOut] | None = Field(None, description="null: visits are not available")
     logs: dict[str, str] | None = Field(None, description="person id → submitted, late, missing or not_due")
     relay_waiting: list[RelayOut] | None = None
@@ -61,11 +81,17 @@ class LiveOut(Schema):
 
 
 @router.get("/live", response={200: LiveOut, **ERRORS},
-            summary="The day as it happens for the people you see: check-ins, logs, relay forms, overdue actions")
-def live(request: HttpRequest) -> Any:
-    view = selectors.live_view(viewer=api_viewer(request))
+            summary="The day as it happens for the people you see: check-ins, logs, relay forms, overdue actions",
+            description="Counts per team of the people you see, and a page of their check-ins (or one team's).")
+def live(request: HttpRequest, params: Query[LiveParams]) -> Any:
+    view = selectors.live_view(viewer=api_viewer(request), team=params.team, page=params.page, rows=True)
     return LiveOut(
         day=view.day, now=view.now, people=[p.pk for p in view.people],
+        teams=[TeamDayOut(team_id=t.team_id, name=t.name, department=t.department, people=t.people,
+                          checkins=t.checkins, on_site=t.on_site, far=t.far, logs=t.logs) for t in view.teams],
+        checkins_total=view.checkins_total,
+        page=view.checkins_page.number if view.checkins_page else 1,
+        pages=view.checkins_page.paginator.num_pages if view.checkins_page else 1,
         checkins=None if view.checkins is None else [CheckinOut(
             activity_id=a.pk, user_id=a.user_id, customer_id=a.customer_id, customer_name=a.customer.name,
             checked_in_at=a.checked_in_at, status=a.status, location_status=a.location_status,

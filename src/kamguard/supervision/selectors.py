@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kamguard.core.errors import NotFound
 from kamguard.org.domain.roles import Role, Scope
-from kamguard.org.models import User
+from kamguard.org.models import Team, User
 from kamguard.org.scopes import scope_q
 from kamguard.supervision.domain.quality import QualityCounts, QualityScore, quality_score
 
@@ -184,12 +185,37 @@ def person_quality(*, viewer: User, user_id: int, start: dt.date, end: dt.date) 
 
 # ---------------------------------------------------------------- the live view
 
+LIVE_PAGE = 25  # check-in rows per page
+LIVE_PEOPLE = 5000  # at most this many field people counted per team
+NO_TEAM = 0  # the `team` of people who are in no team
+
+
+@dataclass(frozen=True)
+class TeamDay:
+    """One team's day, counted: what a department's live view shows per team."""
+
+    team_id: int  # NO_TEAM for the people without a team
+    name: str  # "" for NO_TEAM
+    department: str
+    people: int
+    checkins: int | None  # None: the activities app does not provide check-ins yet
+    on_site: int | None
+    far: int | None
+    logs: dict[str, int] | None  # submitted, late, missing, not_due; None: work logs not provided yet
+
+
 @dataclass
 class LiveView:
     day: dt.date
     now: dt.datetime
-    people: list[User]
-    checkins: list[Any] | None  # None: the activities app does not provide check-ins yet
+    people: list[User]  # the people whose rows are shown (at most 500); [] when the view is counts per team
+    headcount: int  # the field people in view: the chosen team's, else everyone in scope
+    teams: list[TeamDay]  # the teams of the people in scope, counted
+    team: TeamDay | None  # the team asked for
+    by_team: bool  # counts per team instead of rows (a department or more, no team asked for)
+    checkins: list[Any] | None  # a page of check-in rows; None: not provided yet, or counts per team
+    checkins_page: Page | None
+    checkins_total: int | None
     logs: dict[int, str] | None
     relay_waiting: list[Any] | None
     relay_overdue_ids: set[int]
@@ -209,30 +235,86 @@ class LiveView:
         return counts
 
 
-def live_view(*, viewer: User, now: dt.datetime | None = None) -> LiveView:
+def _team_days(roster: list[tuple[int, int]], day: dt.date, logs: dict[int, str] | None) -> list[TeamDay]:
+    """Counts per team of `roster` ((person, team or NO_TEAM) pairs), by department and team name."""
+    checkin_counts = provided("activities", "checkin_counts")
+    counts = checkin_counts(user_ids=[pk for pk, _t in roster], day=day) if checkin_counts else None
+    members: dict[int, list[int]] = {}
+    for pk, team_id in roster:
+        members.setdefault(team_id, []).append(pk)
+    names = {t.pk: (t.name, t.department.name) for t in
+             Team.objects.filter(pk__in=[t for t in members if t != NO_TEAM]).select_related("department")}
+    result = []
+    for team_id, ids in members.items():
+        name, department = names.get(team_id, ("", ""))
+        found = [counts.get(pk, {}) for pk in ids] if counts is not None else None
+        states: dict[str, int] | None = None
+        if logs is not None:
+            states = {"submitted": 0, "late": 0, "missing": 0, "not_due": 0}
+            for pk in ids:
+                state = logs.get(pk)
+                if state:
+                    states[state] = states.get(state, 0) + 1
+        result.append(TeamDay(
+            team_id=team_id, name=name, department=department, people=len(ids),
+            checkins=None if found is None else sum(c.get("checkins", 0) for c in found),
+            on_site=None if found is None else sum(c.get("on_site", 0) for c in found),
+            far=None if found is None else sum(c.get("far", 0) for c in found), logs=states))
+    result.sort(key=lambda t: (t.team_id == NO_TEAM, t.department, t.name, t.team_id))
+    return result
+
+
+def live_view(*, viewer: User, now: dt.datetime | None = None, team: int | None = None, page: int | str = 1,
+              rows: bool | None = None) -> LiveView:
     """The day as it happens for the field people (managers, specialists) in the viewer's scope: a supervisor's
-    department, a specialist's team, a manager's own day. Each panel is None when its app does not provide the data yet."""
+    department, a specialist's team, a manager's own day. Each panel is None when its app does not provide the data
+    yet.
+
+    `team` narrows the view to one team of the people in scope (NO_TEAM: those in none); a team with nobody in
+    the viewer's scope is NotFound. When the people span several teams and no team is asked for, the view is
+    counted per team (`by_team`) and no check-in rows are built — a department's day is over a thousand of them;
+    `rows=True` asks for the rows anyway (the API). Rows come a page (`page`, LIVE_PAGE rows) at a time."""
     now = now or timezone.now()
     day = timezone.localtime(now).date()
     # The field staff (managers, specialists) in scope: not the supervisor, administrators or finance, whose
     # day has no visits or logs to watch.
-    people = list(field_people(viewer=viewer)[:500])
-    ids = [p.pk for p in people]
+    field = field_people(viewer=viewer)
+    roster = [(pk, team_id or NO_TEAM) for pk, team_id in field.values_list("pk", "team_id")[:LIVE_PEOPLE]]
+    if team is not None:
+        if team not in {t for _pk, t in roster}:
+            raise NotFound()
+        roster = [(pk, t) for pk, t in roster if t == team]
+        field = field.filter(team__isnull=True) if team == NO_TEAM else field.filter(team_id=team)
+    ids = [pk for pk, _t in roster]
+    logs_status = provided("worklogs", "logs_status")
+    logs = logs_status(user_ids=ids, day=day) if logs_status else None
+    teams = _team_days(roster, day, logs)
+    by_team = team is None and len(teams) > 1
+    show_rows = rows if rows is not None else not by_team
+    people = list(field[:500]) if show_rows else []
     # Relay forms and action items are owed by whoever in scope received or was given them — the supervisor
     # included (the team's relay forms mostly go to supervisors). Beyond a department (auditors, administrators)
-    # the field staff stand for the company.
-    owing = ids if viewer.scope >= Scope.ALL else list(
+    # the field staff stand for the company; in one team, its people.
+    owing = ids if team is not None or viewer.scope >= Scope.ALL else list(
         people_in_scope(viewer=viewer).values_list("pk", flat=True)[:500])
     checkins_on = provided("activities", "checkins_on")
-    logs_status = provided("worklogs", "logs_status")
+    checkins: list[Any] | None = None
+    checkins_page: Page | None = None
+    checkins_total: int | None = None
+    if checkins_on and show_rows:
+        checkins_page = Paginator(checkins_on(user_ids=ids, day=day), LIVE_PAGE).get_page(page)
+        checkins = list(checkins_page.object_list)
+        checkins_total = checkins_page.paginator.count
+    elif teams and teams[0].checkins is not None:
+        checkins_total = sum(t.checkins or 0 for t in teams)
     waiting_for = provided("relay", "waiting_for")
     relay_overdue = provided("relay", "overdue")
     overdue_actions = provided("meetings", "overdue_actions")
-    checkins = list(checkins_on(user_ids=ids, day=day)[:LIVE_LIMIT]) if checkins_on else None
-    logs = logs_status(user_ids=ids, day=day) if logs_status else None
     waiting = list(waiting_for(user_ids=owing)[:LIVE_LIMIT]) if waiting_for else None
     overdue_ids = set(relay_overdue(user_ids=owing, now=now).values_list("pk", flat=True)[:LIVE_LIMIT]) \
         if relay_overdue else set()
     actions = list(overdue_actions(user_ids=owing, today=day)[:LIVE_LIMIT]) if overdue_actions else None
-    return LiveView(day=day, now=now, people=people, checkins=checkins, logs=logs, relay_waiting=waiting,
-                    relay_overdue_ids=overdue_ids, overdue_actions=actions)
+    chosen = next((t for t in teams if t.team_id == team), None) if team is not None else None
+    return LiveView(day=day, now=now, people=people, headcount=len(ids), teams=teams, team=chosen, by_team=by_team,
+                    checkins=checkins, checkins_page=checkins_page, checkins_total=checkins_total, logs=logs,
+                    relay_waiting=waiting, relay_overdue_ids=overdue_ids, overdue_actions=actions)

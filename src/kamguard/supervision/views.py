@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,24 +25,39 @@ def _viewer(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _live_context(viewer: User) -> dict[str, Any]:
-    live = selectors.live_view(viewer=viewer)
-    names = {p.pk: p for p in live.people}
+def _team_param(request: HttpRequest) -> int | None:
+    """`?team=` as a team id (0: the people in no team); anything else is no team asked for."""
+    raw = request.GET.get("team", "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+def live_context(viewer: User, *, team: int | None = None, page: int | str = 1,
+                 now: dt.datetime | None = None) -> dict[str, Any]:
+    """What the live page and its polled panels render: a team's rows, or a department's counts per team."""
+    live = selectors.live_view(viewer=viewer, now=now, team=team, page=page)
     log_rows = [{"person": p, "state": (live.logs or {}).get(p.pk, "")} for p in live.people] \
         if live.logs is not None else []
-    return {"live": live, "names": names, "log_rows": log_rows, "refresh": REFRESH_SECONDS,
-            "is_team": viewer.scope >= Scope.TEAM}
+    poll = urlencode({k: v for k, v in (("team", team), ("page", live.checkins_page.number if live.checkins_page
+                                                            and live.checkins_page.number > 1 else None))
+                      if v is not None})
+    return {"live": live, "log_rows": log_rows, "refresh": REFRESH_SECONDS,
+            "is_team": viewer.scope >= Scope.TEAM, "team_asked": team is not None, "poll": f"?{poll}" if poll else "", "no_team": selectors.NO_TEAM,
+            "limit": selectors.LIVE_LIMIT}
+
+
+def _live_context(request: HttpRequest) -> dict[str, Any]:
+    return live_context(_viewer(request), team=_team_param(request), page=request.GET.get("page", 1))
 
 
 @page_view(Right.VIEW_ORG)
 def live_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "supervision/live.html", _live_context(_viewer(request)))
+    return render(request, "supervision/live.html", _live_context(request))
 
 
 @page_view(Right.VIEW_ORG)
 def live_panels(request: HttpRequest) -> HttpResponse:
     """The panels alone, for htmx polling."""
-    return render(request, "supervision/_live_panels.html", _live_context(_viewer(request)))
+    return render(request, "supervision/_live_panels.html", _live_context(request))
 
 
 def _period(request: HttpRequest) -> tuple[dt.date, dt.date, dt.date]:

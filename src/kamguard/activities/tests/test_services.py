@@ -78,6 +78,13 @@ def test_far_checkin_flagged_and_no_location_recorded(world, book) -> None:
     noref = services.visit_plan(actor=world.alice, customer_id=book.gamma.pk, planned_on=_today())
     noref = services.visit_check_in(actor=world.alice, activity_id=noref.pk, latitude=NEAR[0], longitude=NEAR[1])
     assert noref.location_status == "no_reference" and noref.distance_m is None
+    # the live view's counts: three check-ins today, all still there, one far; nobody else counted
+    assert selectors.checkin_counts(user_ids=[world.alice.pk, world.bob.pk], day=_today()) == {
+        world.alice.pk: {"checkins": 3, "on_site": 3, "far": 1}}
+    services.visit_check_out(actor=world.alice, activity_id=denied.pk, outcome="客户有意向", next_step="下周报价")
+    assert selectors.checkin_counts(user_ids=[world.alice.pk], day=_today())[world.alice.pk]["on_site"] == 2
+    assert selectors.checkin_counts(user_ids=[world.alice.pk], day=_today() - dt.timedelta(days=1)) == {}
+    assert selectors.checkin_counts(user_ids=[], day=_today()) == {}
 
 
 def test_checkout_before_checkin_refused_nothing_written(world, book) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from django.utils import timezone
 
+from kamguard.core.errors import NotFound
 from kamguard.supervision import selectors
 
 
@@ -53,7 +55,7 @@ def test_a_person_with_nothing_recorded_has_no_activity_items(world, field):
 
 
 def test_live_view_shows_the_departments_checkins(world, field):
-    live = selectors.live_view(viewer=world.sam)
+    live = selectors.live_view(viewer=world.sam, rows=True)
     assert live.checkins is not None
     assert [a.pk for a in live.checkins] == [field.visit.pk]
     assert {p.pk for p in live.people} >= {world.alice.pk, world.bob.pk, world.henry.pk}
@@ -63,12 +65,12 @@ def test_live_view_shows_the_departments_checkins(world, field):
 def test_live_view_lists_the_field_people_not_everyone_in_scope(world, field):
     # given sam's department: alice, bob (managers), sue (specialist), henry (manager), and sam himself
     # when sam opens the live view
-    people = {p.pk for p in selectors.live_view(viewer=world.sam).people}
+    people = {p.pk for p in selectors.live_view(viewer=world.sam, rows=True).people}
     # then the field people are listed, the supervisor himself is not
     assert people == {world.alice.pk, world.bob.pk, world.sue.pk, world.henry.pk}
     assert world.sam.pk not in people
     # and the auditor, who sees everyone, sees the field people only (not the admin, HR or finance)
-    everyone = {p.pk for p in selectors.live_view(viewer=world.audrey).people}
+    everyone = {p.pk for p in selectors.live_view(viewer=world.audrey, rows=True).people}
     assert everyone >= {world.alice.pk, world.carol.pk}
     assert not everyone & {world.sam.pk, world.audrey.pk, world.adam.pk}
 
@@ -104,3 +106,39 @@ def test_a_missing_selector_is_reported_as_unavailable():
     assert selectors.provided("activities", "checkins_on") is not None
     assert selectors.provided("activities", "no_such_selector") is None
     assert selectors.provided("no_such_app", "x") is None
+
+
+def test_live_view_of_a_department_is_counted_per_team(world, field):
+    from kamguard.activities.services import visit_check_in, visit_plan
+    from kamguard.customers.services.records import customer_create
+    from kamguard.worklogs.models import WorkLog
+
+    # given alice's visit (checked in and out) and a visit henry is still at (no location: not far)
+    own = customer_create(actor=world.henry, name="杭州西湖精工机械有限公司", tier="B")
+    visit = visit_plan(actor=world.henry, customer_id=own.pk, planned_on=timezone.localdate())
+    visit_check_in(actor=world.henry, activity_id=visit.pk, location_denied=True)
+    # when sam, over two teams, opens the live view without asking for a team
+    live = selectors.live_view(viewer=world.sam)
+    # then it is counted per team, without rows
+    assert live.by_team and live.checkins is None and live.people == [] and live.headcount == 4
+    teams = {t.team_id: t for t in live.teams}
+    assert set(teams) == {world.team_a.pk, world.team_hz.pk}
+    shanghai, hangzhou = teams[world.team_a.pk], teams[world.team_hz.pk]
+    assert (shanghai.people, shanghai.checkins, shanghai.on_site, shanghai.far) == (3, 1, 0, 0)
+    assert (hangzhou.people, hangzhou.checkins, hangzhou.on_site, hangzhou.far) == (1, 1, 1, 0)
+    assert live.checkins_total == 2
+    assert shanghai.logs is not None and sum(shanghai.logs.values()) == 3
+    assert WorkLog.objects.count() == 0  # a read
+    # and one team asked for: its rows, its people only
+    one = selectors.live_view(viewer=world.sam, team=world.team_hz.pk)
+    assert not one.by_team and [a.pk for a in one.checkins or []] == [visit.pk]
+    assert [p.pk for p in one.people] == [world.henry.pk] and one.team is not None and one.team.name == "杭州组"
+
+
+def test_live_view_refuses_a_team_outside_the_scope(world, field):
+    for viewer, team in ((world.sam, world.team_cd), (world.carol, world.team_a), (world.alice, world.team_hz)):
+        with pytest.raises(NotFound):
+            selectors.live_view(viewer=viewer, team=team.pk)
+    # a specialist or a manager has one team: rows, never counts
+    assert not selectors.live_view(viewer=world.sue).by_team
+    assert [a.pk for a in selectors.live_view(viewer=world.sue).checkins or []] == [field.visit.pk]
