@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol
 
-from pypinyin import lazy_pinyin
+from pypinyin import Style
+from pypinyin.converter import UltimateConverter
+from pypinyin.core import Pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
@@ -189,10 +191,26 @@ def customer_profile(record: CustomerRecord) -> Profile:
     )
 
 
+# What `pypinyin.lazy_pinyin(text)` builds on each call, built once.
+_PINYIN = Pinyin(UltimateConverter(v_to_u=False, neutral_tone_with_five=False, tone_sandhi=False))
+
+
+@lru_cache(maxsize=65536)
+def _word_pinyin(word: str) -> str:
+    """The toneless pinyin of one segment of `_PINYIN.seg` (a phrase, a character or a run of other characters),
+    converted as `lazy_pinyin` converts each segment."""
+    return "".join(syllable for readings in _PINYIN._converter.convert(  # noqa: SLF001 - pypinyin's own converter
+        word, Style.NORMAL, False, "default", strict=True) for syllable in readings)
+
+
 @lru_cache(maxsize=65536)
 def pinyin_of(text: str) -> str:
-    """Toneless pinyin of a string, syllables joined (中科金财 → zhongkejincai); Latin kept."""
-    return "".join(lazy_pinyin(text))
+    """Toneless pinyin of a string, syllables joined (中科金财 → zhongkejincai); Latin kept.
+
+    ``"".join(lazy_pinyin(text))``: the same segmentation and the same conversion of each segment, but the
+    segments' pinyin cached (company names share their characters and phrases; ``lazy_pinyin`` converted every
+    character anew, ≈ a fifth of a new customer's keys)."""
+    return "".join(_word_pinyin(word) for word in _PINYIN.seg(text))
 
 
 def _name_keys(name: NormalisedName) -> Iterator[tuple[str, int]]:

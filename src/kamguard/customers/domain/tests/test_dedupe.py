@@ -399,3 +399,29 @@ def test_any_warns_is_the_verdict_of_the_ranking() -> None:
     assert verdict(rank_candidates(query, [distinct, itself])) == "unique"
     assert any_warns(query, [distinct, itself, variant])
     assert verdict(rank_candidates(query, [distinct, itself, variant])) != "unique"
+
+
+# --- pinyin -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "银行", "平安银行", "重庆长安汽车", "长春高新", "行业银行", "中科金财", "忠可", "乐视网Le", "３６０科技", "万科A", "ABC科技",
+    "中国平安（集团）", "厦门国贸123", "", "·", "朝阳银行重庆分行"])
+def test_pinyin_of_is_lazy_pinyin_joined(text: str) -> None:
+    """The cached form gives what `lazy_pinyin` gives, phrases included (银行 is yinhang, not yinxing)."""
+    from pypinyin import lazy_pinyin
+
+    from kamguard.customers.domain.dedupe import pinyin_of
+
+    assert pinyin_of(text) == "".join(lazy_pinyin(text))
+    assert pinyin_of("平安银行") == "pinganyinhang"
+    assert pinyin_of("重庆长安") == "chongqingchangan"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("银行重庆长安乐中科金财忠可华润东方通信平安朝阳分公司AbZ09·（）() -")), max_size=12))
+def test_pinyin_of_matches_lazy_pinyin_on_any_mix(text: str) -> None:
+    from pypinyin import lazy_pinyin
+
+    from kamguard.customers.domain.dedupe import pinyin_of
+
+    assert pinyin_of(text) == "".join(lazy_pinyin(text))
