@@ -16,10 +16,12 @@ SQLite."
    visits per manager, about half already checked in (some far away). Beside them, for the work-record apps
    that provide tables: 60 days of work logs per manager (some late, today's partly missing), relay forms
    (a share still open, some overdue) and meetings with action items (some overdue).
-3. Timed, `--repeat` times each, as one department's supervisor (about TEAMS × PEOPLE people):
+3. Timed, `--repeat` times each, as one department's supervisor (about TEAMS × PEOPLE people), whose view is
+   counted per team, and for one of the department's teams (`team=`, its rows):
    - `supervision.selectors.live_view(viewer=…)`: every query of the live view, evaluated;
-   - the polled fragment `/supervision/live/` through Django's test client (the selector plus rendering).
-   p50/p95/p99 and calls per second; the target is met when both p95 are within 150 ms.
+   - the polled fragment `/supervision/live/` (and `?team=`) through Django's test client (selector plus
+     rendering).
+   p50/p95/p99 and calls per second; the target is met when every p95 is within 150 ms.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def prepare() -> dict[str, Any]:
     supervisors: list[User] = []
     managers: list[User] = []
     departments = []
+    first_teams: list[Team] = []
     for d in range(DEPARTMENTS):
         department = Department.objects.create(name=f"大区{d + 1}", parent=company, depth=1, path="")
         department.path = f"{company.path}{department.pk}/"
@@ -77,6 +80,7 @@ def prepare() -> dict[str, Any]:
                                          password="!")  # noqa: S106 - unusable: nobody signs in
         supervisors.append(supervisor)
         teams = [Team.objects.create(name=f"{d + 1}-{t + 1}组", department=department) for t in range(TEAMS)]
+        first_teams = first_teams or teams
         managers.extend(User.objects.bulk_create([
             User(username=f"m{d:02d}{t}{p}", full_name=f"经理{d + 1}-{t + 1}-{p + 1}", department=department, team=team,
                  supervisor=supervisor, password="!")  # noqa: S106
@@ -92,7 +96,7 @@ def prepare() -> dict[str, Any]:
     for customer in customers:
         assert customer.owner_id is not None
         books.setdefault(customer.owner_id, []).append(customer.pk)
-    return {"supervisors": supervisors, "managers": managers, "books": books}
+    return {"supervisors": supervisors, "managers": managers, "books": books, "teams": first_teams}
 
 
 # ---------------------------------------------------------------- bulk rows
@@ -304,7 +308,9 @@ def phase_times(viewer: Any, *, repeat: int) -> dict[str, float]:
     ids = list(selectors.people_in_scope(viewer=viewer).values_list("pk", flat=True)[:500])
     parts: dict[str, Any] = {
         "people in scope": lambda: list(selectors.people_in_scope(viewer=viewer)[:500]),
-        "activities.checkins_on": lambda: list(provided("activities", "checkins_on")(user_ids=ids, day=day)[:50]),
+        "activities.checkin_counts": lambda: provided("activities", "checkin_counts")(user_ids=ids, day=day),
+        "activities.checkins_on (a team, 25)": lambda: list(provided("activities", "checkins_on")(
+            user_ids=ids[:PEOPLE], day=day)[:25]),
         "worklogs.logs_status": lambda: provided("worklogs", "logs_status")(user_ids=ids, day=day),
         "relay.waiting_for": lambda: list(provided("relay", "waiting_for")(user_ids=ids)[:50]),
         "relay.overdue": lambda: list(provided("relay", "overdue")(user_ids=ids, now=now).values_list("pk", flat=True)[:50]),
@@ -375,16 +381,19 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     settings.ALLOWED_HOSTS = ["*"]
     client = _client_for(supervisor)
 
-    def selector_call() -> dict[str, int]:
-        view = live_view(viewer=supervisor)
-        return {"people": len(view.people), "checkins": len(view.checkins or []),
-                "missing_logs": len(view.logs_missing), "relay_waiting": len(view.relay_waiting or []),
+    team = world["teams"][0].pk if world.get("teams") else None
+
+    def selector_call(team: int | None = None) -> dict[str, int]:
+        view = live_view(viewer=supervisor, team=team)
+        return {"people": view.headcount, "checkins": view.checkins_total or 0,
+                "missing_logs": view.logs_counts["missing"], "relay_waiting": len(view.relay_waiting or []),
                 "overdue_actions": len(view.overdue_actions or [])}
 
-    def page_call() -> None:
-        response = client.get("/supervision/live/", HTTP_HX_REQUEST="true")
+    def page_call(team: int | None = None) -> None:
+        url = "/supervision/live/" + (f"?team={team}" if team else "")
+        response = client.get(url, HTTP_HX_REQUEST="true")
         if response.status_code != 200:
-            raise SystemExit(f"/supervision/live/ answered {response.status_code}")
+            raise SystemExit(f"{url} answered {response.status_code}")
 
     shape = selector_call()
     phases = phase_times(supervisor, repeat=max(5, args.repeat // 10))
@@ -396,7 +405,10 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     results: dict[str, dict[str, float]] = {}
     throughput: dict[str, float] = {}
     print(f"timing as {supervisor.full_name} ({shape['people']} people); {load_text()}", flush=True)
-    for name, call in (("selector", selector_call), ("page", page_call)):
+    calls: list[tuple[str, Any]] = [("selector", selector_call), ("page", page_call)]
+    if team:
+        calls += [("team selector", lambda: selector_call(team)), ("team page", lambda: page_call(team))]
+    for name, call in calls:
         for _ in range(args.warmup):
             call()
         seconds = []
@@ -414,6 +426,7 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         "customers": sum(len(b) for b in world["books"].values()), "other_records": others,
         "viewer_people": shape["people"], "shape": shape, "queries_per_view": queries, "repeat": args.repeat,
         "selector": results["selector"], "page": results["page"],
+        "team_selector": results.get("team selector"), "team_page": results.get("team page"),
         "phase_p50_ms": phases, "calls_per_second": {k: round(v, 1) for k, v in throughput.items()},
         "target_p95_ms": TARGET_P95_MS, "target_met": met, "write_seconds": round(write_seconds, 1),
         "activities_per_second_written": round(args.size / max(write_seconds, 1e-9)),
@@ -429,6 +442,9 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
          f"{results['selector']['p50_ms']} / {results['selector']['p95_ms']} / {results['selector']['p99_ms']}"),
         ("page p50 / p95 / p99 (ms)",
          f"{results['page']['p50_ms']} / {results['page']['p95_ms']} / {results['page']['p99_ms']}"),
+        *((f"{name} p50 / p95 / p99 (ms), one team of {PEOPLE}",
+           f"{results[name]['p50_ms']} / {results[name]['p95_ms']} / {results[name]['p99_ms']}")
+          for name in ("team selector", "team page") if name in results),
         *((f"  of which {name} p50 (ms)", value) for name, value in phases.items()),
         ("calls/s selector / page", f"{throughput['selector']:.1f} / {throughput['page']:.1f}"),
         ("target p95 (ms)", TARGET_P95_MS), ("target met", met),
