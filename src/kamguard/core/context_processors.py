@@ -22,6 +22,7 @@ class NavItem:
     right: Right | None = None
     match: tuple[str, ...] = ()  # path prefixes that make this entry the current one
     shown: Callable[[Any], bool] | None = None  # a finer test than one right, given the user
+    in_userbox: bool = False  # offered as the person's name beside "Sign out", not in the menu
 
 
 def _may_exchange(user: Any) -> bool:
@@ -81,7 +82,7 @@ NAV: tuple[NavItem | NavGroup, ...] = (
     NavItem("risk", _("Risk"), "risk:home", None, ("/risk/",), _may_see_risk),
     NavItem("audit", _("Audit trail"), "audit:event_list", Right.VIEW_AUDIT, ("/audit/",)),
     NavItem("imports", _("Import and export"), "core:import_export", None, ("/io/",), _may_exchange),
-    NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",)),
+    NavItem("security", _("My account"), "accounts:security", None, ("/accounts/",), in_userbox=True),
 )
 
 
@@ -103,10 +104,12 @@ def _offered(item: NavItem, user: Any, rights: frozenset[Right], active_key: str
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """`nav_items`: the menu's entries, each a page ({key, label, url, active}) or a group of pages
-    ({group: True, key, label, active, items}); a group with one page offered shows as that page."""
+    ({group: True, key, label, active, items}); a group with one page offered shows as that page.
+    `account_item`: the page offered under the person's name beside "Sign out" (their account), which keeps
+    the menu on one line on a laptop screen."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "account_item": None}
     rights = user.rights
     active_key = "home" if request.path == "/" else ""
     best = 0
@@ -115,10 +118,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if active_key != "home" and request.path.startswith(prefix) and len(prefix) > best:
                 active_key, best = item.key, len(prefix)
     entries: list[dict[str, Any]] = []
+    account_item: dict[str, Any] | None = None
     for entry in NAV:
         if isinstance(entry, NavItem):
             offered = _offered(entry, user, rights, active_key)
-            if offered is not None:
+            if offered is not None and entry.in_userbox:
+                account_item = offered
+            elif offered is not None:
                 entries.append(offered)
             continue
         pages = [p for p in (_offered(i, user, rights, active_key) for i in entry.items) if p is not None]
@@ -130,5 +136,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     from kamguard.org.forms import ROLE_LABELS
 
     # The roles in the user's language (shown as the name's tooltip), in a stable order.
-    return {"nav_items": entries,
+    return {"nav_items": entries, "account_item": account_item,
             "user_roles": [str(ROLE_LABELS[r]) for r in sorted(user.roles, key=lambda r: r.value)]}

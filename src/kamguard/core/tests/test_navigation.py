@@ -68,3 +68,16 @@ def test_the_page_renders_groups_as_menus(world: Any) -> None:
     body = client.get("/customers/pools/").content.decode()
     assert 'data-nav-group="customers"><summary class="current">' in body
     assert 'data-nav="pools" aria-current="page"' in body
+
+
+def test_the_account_page_is_the_persons_name_not_a_menu_entry(world: Any) -> None:
+    request = RequestFactory().get("/accounts/security/")
+    request.user = world.alice
+    context = navigation(request)
+    assert "security" not in _keys(context["nav_items"])
+    assert context["account_item"]["key"] == "security" and context["account_item"]["active"] is True
+    client = Client()
+    client.force_login(world.alice)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    userbox = page[page.index('class="userbox"'):page.index("</header>")]
+    assert 'data-nav="security"' in userbox and str(world.alice) in userbox
