@@ -16,6 +16,11 @@ Target (issue 5): "order import ≥ 10,000 rows/s".
    name an unknown customer (reported, kept as findings); 0.2 % have a bad amount.
 3. `import_run(actor=None, kind="orders", …)` — what the command calls — on the whole file, timed; then the same
    file again (every row unchanged: the idempotent path), timed.
+4. Payments (`--payments`, default a fifth of `--size`; 0 to skip): a CSV of payments received for the imported
+   orders' customers — 60 % name an order (part of it or all), the rest are matched to the customer's oldest
+   dues; 3 % pay more than is due with a reason, 1 % without one (refused); 3 % come from a payer who is not
+   the customer (findings); 0.5 % name an unknown customer — imported with `import_run(kind="payments")`, timed,
+   then again (all unchanged).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import pstats
 import random
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from common import (
@@ -112,10 +118,69 @@ def build_csv(size: int, customers: int, seed: int) -> bytes:
     return out.getvalue().encode()
 
 
+PAYMENT_HEADER = ("external_id", "customer", "paid_on", "amount", "order", "payer_name", "payer_account", "currency",
+                  "over_reason")
+
+
+def build_payments_csv(size: int, seed: int) -> bytes:
+    """Payments for orders the order import created (see the module's docstring, step 4)."""
+    from kamguard.contracts.models import Order
+
+    rng = random.Random(seed + 1)
+    orders = list(Order.objects.values_list("external_id", "customer__external_id", "customer__name", "amount",
+                                            "order_date"))
+    rng.shuffle(orders)
+    today = dt.date.today()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PAYMENT_HEADER)
+    for n in range(size):
+        external_id, customer, name, amount, order_date = orders[n % len(orders)]
+        paid_on = min(today, order_date + dt.timedelta(days=rng.randrange(0, 90)))
+        roll = rng.random()
+        order, reason = (external_id if rng.random() < 0.6 else ""), ""
+        paying = amount if rng.random() < 0.5 else (amount / 3).quantize(Decimal("0.01"))
+        if roll < 0.03:
+            paying, reason = amount * 2 + 1, "预付下期货款"
+        elif roll < 0.04:
+            paying = amount * 2 + 1
+        if rng.random() < 0.005:
+            customer = f"X{n:07d}"
+        payer = name if rng.random() >= 0.03 else f"代付{rng.randrange(1000)}贸易有限公司"
+        writer.writerow([f"PAY{n:08d}", customer, paid_on.isoformat(), max(paying, Decimal("0.01")), order, payer,
+                         f"6222{n:08d}", "CNY", reason])
+    return out.getvalue().encode()
+
+
+def time_payments(size: int, seed: int) -> dict[str, object]:
+    from kamguard.contracts.models import DataQualityFinding, Payment, PaymentAllocation
+    from kamguard.core.io.runner import import_run
+
+    data = build_payments_csv(size, seed)
+    findings = DataQualityFinding.objects.count()
+    watch = Stopwatch()
+    cpu = time.process_time()
+    report = import_run(actor=None, kind="payments", data=data, filename="payments.csv")
+    seconds, cpu = watch.seconds(), time.process_time() - cpu
+    watch = Stopwatch()
+    again = import_run(actor=None, kind="payments", data=data, filename="payments.csv")
+    again_seconds = watch.seconds()
+    return {"payments_size": size, "payments_seconds": round(seconds, 2),
+            "payments_rows_per_second": round(size / seconds, 1), "payments_cpu_seconds": round(cpu, 2),
+            "payments_rows_per_cpu_second": round(size / max(cpu, 1e-9), 1), "payments_created": report.created,
+            "payments_errors": report.failed, "payments_stored": Payment.objects.count(),
+            "payment_allocations": PaymentAllocation.objects.count(),
+            "payments_findings": DataQualityFinding.objects.count() - findings,
+            "payments_reimport_seconds": round(again_seconds, 2),
+            "payments_reimport_rows_per_second": round(size / again_seconds, 1),
+            "payments_reimport_unchanged": again.unchanged}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100_000, help="order rows in the file")
     parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--payments", type=int, default=None, help="payment rows (default: a fifth of --size)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the import")
@@ -158,7 +223,10 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
     parse_cpu = time.process_time()
     table_read(data, Format.CSV)
     parse_cpu = time.process_time() - parse_cpu
+    payments_size = args.size // 5 if args.payments is None else args.payments
+    payments = time_payments(payments_size, args.seed) if payments_size else {}
     results = {
+        **payments,
         "benchmark": "order_import", "database": database_version(), "size": args.size,
         "customers": args.customers, "seed": args.seed, "seconds": round(seconds, 2),
         "rows_per_second": round(rate, 1), "cpu_seconds": round(cpu_seconds, 2),
@@ -182,6 +250,14 @@ def run(args: argparse.Namespace, database: BenchDatabase) -> int:
         ("target met", results["target_met"]), ("re-import seconds (all unchanged)", round(again_seconds, 2)),
         ("re-import rows/s", results["reimport_rows_per_second"]), ("peak RSS (MiB)", results["peak_rss_mib"]),
     ])
+    if payments:
+        print_table("Importing ERP payments", ["measure", "value"], [
+            ("rows", payments["payments_size"]), ("created", payments["payments_created"]),
+            ("row errors", payments["payments_errors"]), ("allocations", payments["payment_allocations"]),
+            ("findings kept", payments["payments_findings"]), ("seconds", payments["payments_seconds"]),
+            ("rows/s", payments["payments_rows_per_second"]), ("CPU seconds", payments["payments_cpu_seconds"]),
+            ("rows per CPU-second", payments["payments_rows_per_cpu_second"]),
+            ("re-import rows/s (all unchanged)", payments["payments_reimport_rows_per_second"])])
     if profiler:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(30)

@@ -5,7 +5,9 @@ date and known addresses; bulk inserts of orders, lines, timeline entries and au
 extract imports at well over 10,000 rows a second. A row for an unknown customer is reported and kept as a
 data-quality finding; a delivery address never seen for the customer is a finding too (the row is imported).
 An order without `manager` is credited to whoever owned the customer on `order_date` (the ownership ledger).
-Payments go one by one through `payment_record` (matching, the overpayment rule, the payer-name check).
+Payments are written in batches too (`payments_record_many`: the same checks, matching, overpayment rule,
+payer-name findings and audit events as `payment_record`, each payment matched to what the earlier rows left
+due); a row that changes a payment already imported goes through `payment_update` on its own.
 """
 
 from __future__ import annotations
@@ -364,57 +366,83 @@ class PaymentsKind(Kind):
                      "over_reason": "over_reason", "payer_name": "payer_name", "payer_account": "payer_account"}
 
     def import_rows(self, ctx: ImportContext, rows: list[tuple[int, dict[str, str]]]) -> None:
-        keyed = keyed_rows(rows, ctx.fail)
-        existing = {p.external_id: p for p in Payment.objects.filter(external_id__in=list(keyed))}
-        customers = {k: v for k, v in Customer.objects.filter(external_id__in={
-            r.get("customer", "") for _n, r in keyed.values()}).values_list("external_id", "pk") if k}
-        orders = {k: v for k, v in Order.objects.filter(external_id__in={
-            r.get("order", "") for _n, r in keyed.values()} - {""}).values_list("external_id", "pk") if k}
+        keyed = list(keyed_rows(rows, ctx.fail).items())
         lost: list[DataQualityFinding] = []
-        for key, (number, row) in keyed.items():
-            ctx.attempt(number, key, partial(self._apply, ctx, key, row, existing.get(key), customers, orders, lost))
+        for start in range(0, len(keyed), BATCH):
+            self._batch(ctx, keyed[start:start + BATCH], lost)
         # Outside the rows' savepoints: a refused row for an unknown customer is kept as a finding.
         services.findings_add_many(lost)
 
-    @staticmethod
-    def _apply(ctx: ImportContext, key: str, row: dict[str, str], current: Payment | None, customers: dict[str, int],
-               orders: dict[str, int], lost: list[DataQualityFinding]) -> RowStatus:
-        problems = Problems()
-        paid_on = date_parse(row.get("paid_on", ""), "paid_on", problems)
-        if paid_on is None and not row.get("paid_on"):
-            problems.add("paid_on", _("This field is required."))
-        amount = _money(row.get("amount", ""), "amount", problems)
-        if amount is None and not row.get("amount"):
-            problems.add("amount", _("This field is required."))
-        customer_id = customers.get(row.get("customer", ""))
-        if customer_id is None:
-            problems.add("customer", _("Unknown customer %(id)s: kept as a data-quality finding.") % {
-                "id": row.get("customer", "")})
-        order_id = orders.get(row.get("order", "")) if row.get("order") else None
-        if row.get("order") and order_id is None:
-            problems.add("order", _("Unknown order %(id)s: no such external id.") % {"id": row.get("order")})
-        if problems:
-            if customer_id is None and row.get("customer"):
-                lost.append(DataQualityFinding(kind=FindingKind.UNKNOWN_CUSTOMER, subject=f"payment:{key}"[:120],
-                                                details={"row": row, "source": ctx.source},
-                                                detected_at=timezone.now()))
-            raise RowInvalid(problems.items)
-        assert paid_on is not None and amount is not None and customer_id is not None
-        if current is not None:
+    def _batch(self, ctx: ImportContext, chunk: list[tuple[str, tuple[int, dict[str, str]]]],
+               lost: list[DataQualityFinding]) -> None:
+        """New payments go to `payments_record_many` together (in file order: each is matched to what the
+        earlier ones left due); a row changing a payment already imported goes through `payment_update`
+        alone, after the new payments before it are written."""
+        existing = {p.external_id: p for p in Payment.objects.filter(external_id__in=[k for k, _r in chunk])}
+        customers = {k: v for k, v in Customer.objects.filter(external_id__in={
+            r.get("customer", "") for _k, (_n, r) in chunk}).values_list("external_id", "pk") if k}
+        orders = {k: v for k, v in Order.objects.filter(external_id__in={
+            r.get("order", "") for _k, (_n, r) in chunk} - {""}).values_list("external_id", "pk") if k}
+        pending: list[tuple[int, str, services.NewPayment]] = []
+        for key, (number, row) in chunk:
+            problems = Problems()
+            paid_on = date_parse(row.get("paid_on", ""), "paid_on", problems)
+            if paid_on is None and not row.get("paid_on"):
+                problems.add("paid_on", _("This field is required."))
+            amount = _money(row.get("amount", ""), "amount", problems)
+            if amount is None and not row.get("amount"):
+                problems.add("amount", _("This field is required."))
+            customer_id = customers.get(row.get("customer", ""))
+            if customer_id is None:
+                problems.add("customer", _("Unknown customer %(id)s: kept as a data-quality finding.") % {
+                    "id": row.get("customer", "")})
+            order_id = orders.get(row.get("order", "")) if row.get("order") else None
+            if row.get("order") and order_id is None:
+                problems.add("order", _("Unknown order %(id)s: no such external id.") % {"id": row.get("order")})
+            if problems:
+                if customer_id is None and row.get("customer"):
+                    lost.append(DataQualityFinding(kind=FindingKind.UNKNOWN_CUSTOMER, subject=f"payment:{key}"[:120],
+                                                    details={"row": row, "source": ctx.source},
+                                                    detected_at=timezone.now()))
+                ctx.fail(number, key, problems.items)
+                continue
+            assert paid_on is not None and amount is not None and customer_id is not None
+            current = existing.get(key)
+            if current is None:
+                pending.append((number, key, services.NewPayment(
+                    customer_id=customer_id, paid_on=paid_on, amount=amount, order_id=order_id,
+                    payer_name=row.get("payer_name", ""), payer_account=row.get("payer_account", ""),
+                    over_reason=row.get("over_reason", ""), currency=row.get("currency") or "CNY", external_id=key)))
+                continue
             if (current.customer_id, current.paid_on, current.amount, current.payer_name, current.payer_account) == (
                     customer_id, paid_on, amount, row.get("payer_name", ""), row.get("payer_account", "")):
-                return RowStatus.UNCHANGED
-            if current.customer_id != customer_id:
-                raise RowInvalid([("customer", _("A payment's customer cannot change."))])
-            services.payment_update(actor=ctx.actor, payment_id=current.pk, paid_on=paid_on, amount=amount,
-                                    payer_name=row.get("payer_name", ""), payer_account=row.get("payer_account", ""),
-                                    over_reason=row.get("over_reason", ""), order_id=order_id)
-            return RowStatus.UPDATED
-        services.payment_record(actor=ctx.actor, customer_id=customer_id, paid_on=paid_on, amount=amount,
-                                order_id=order_id, payer_name=row.get("payer_name", ""),
-                                payer_account=row.get("payer_account", ""), over_reason=row.get("over_reason", ""),
-                                currency=row.get("currency") or "CNY", external_id=key)
-        return RowStatus.CREATED
+                ctx.succeed(number, key, RowStatus.UNCHANGED)
+                continue
+            self._record(ctx, pending)
+            pending = []
+            ctx.attempt(number, key, partial(self._update, ctx, current, row, customer_id, paid_on, amount, order_id))
+        self._record(ctx, pending)
+
+    @staticmethod
+    def _record(ctx: ImportContext, pending: list[tuple[int, str, services.NewPayment]]) -> None:
+        if not pending:
+            return
+        results = services.payments_record_many(actor=ctx.actor, items=[item for _n, _k, item in pending])
+        for (number, key, _item), result in zip(pending, results, strict=True):
+            if isinstance(result, Payment):
+                ctx.succeed(number, key, RowStatus.CREATED)
+            else:
+                ctx.fail(number, key, ctx.domain_problems(result))
+
+    @staticmethod
+    def _update(ctx: ImportContext, current: Payment, row: dict[str, str], customer_id: int, paid_on: dt.date,
+                amount: Decimal, order_id: int | None) -> RowStatus:
+        if current.customer_id != customer_id:
+            raise RowInvalid([("customer", _("A payment's customer cannot change."))])
+        services.payment_update(actor=ctx.actor, payment_id=current.pk, paid_on=paid_on, amount=amount,
+                                payer_name=row.get("payer_name", ""), payer_account=row.get("payer_account", ""),
+                                over_reason=row.get("over_reason", ""), order_id=order_id)
+        return RowStatus.UPDATED
 
     def export_rows(self, actor: User | None) -> Iterable[dict[str, str]]:
         from kamguard.contracts.selectors import payment_list

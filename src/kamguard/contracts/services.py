@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ from kamguard.contracts.models import (
     PaymentStatus,
     WebhookSecret,
 )
-from kamguard.core.audit import audit_record, snapshot
-from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.audit import AuditEntry, audit_record, audit_record_many, snapshot
+from kamguard.core.errors import Conflict, DomainError, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.io.inserts import instances_insert
 from kamguard.customers.models import Customer, OwnershipChange
 from kamguard.customers.selectors import customer_visibility_q
 from kamguard.customers.services.common import timeline_add
@@ -119,8 +121,12 @@ def _customer(actor: User | None, customer_id: int, field: str = "customer_id") 
         qs = qs.filter(customer_visibility_q(actor))
     found = qs.select_related("owner").first()
     if found is None:
-        raise ValidationFailed(field_errors={field: [_("No such customer, or you may not see it.")]})
+        raise _customer_missing(field)
     return found
+
+
+def _customer_missing(field: str) -> ValidationFailed:
+    return ValidationFailed(field_errors={field: [_("No such customer, or you may not see it.")]})
 
 
 def _person(pk: int | None, field: str) -> User | None:
@@ -566,14 +572,24 @@ def _address_finding(customer: Customer, manager_id: int | None, address: str, s
                     details={"address": address, "known": len(seen)})
 
 
-def _payer_finding(payment: Payment, customer: Customer) -> None:
+def _payer_mismatch(payment: Payment, customer: Customer) -> DataQualityFinding | None:
+    """The finding for a payer whose name is none of the customer's (unsaved), or None."""
     names = [customer.name, customer.english_name, *(customer.aliases or [])]
-    if payment.payer_name and not rules.payer_matches(payment.payer_name, names):
-        finding_add(kind=FindingKind.PAYER_MISMATCH, subject=f"payment:{payment.external_id or payment.pk}",
-                    customer_id=customer.pk, manager_id=payment.manager_id,
-                    details={"payer_name": payment.payer_name, "payer_account": payment.payer_account,
-                             "customer_name": customer.name, "amount": str(payment.amount),
-                             "payment_id": payment.pk})
+    if not payment.payer_name or rules.payer_matches(payment.payer_name, names):
+        return None
+    return DataQualityFinding(kind=FindingKind.PAYER_MISMATCH,
+                              subject=f"payment:{payment.external_id or payment.pk}"[:120],
+                              customer_id=customer.pk, manager_id=payment.manager_id,
+                              details={"payer_name": payment.payer_name, "payer_account": payment.payer_account,
+                                       "customer_name": customer.name, "amount": str(payment.amount),
+                                       "payment_id": payment.pk}, detected_at=timezone.now())
+
+
+def _payer_finding(payment: Payment, customer: Customer) -> None:
+    found = _payer_mismatch(payment, customer)
+    if found is not None:
+        finding_add(kind=found.kind, subject=found.subject, customer_id=found.customer_id,
+                    manager_id=found.manager_id, details=found.details)
 
 
 @transaction.atomic
@@ -783,6 +799,11 @@ def _plan(customer: Customer, amount: Decimal, order_id: int | None, contract_id
           exclude_payment_id: int | None = None) -> rules.AllocationPlan:
     dues = [d for d, _i in dues_for(customer_ids=[customer.pk], order_id=order_id, contract_id=contract_id,
                                     exclude_payment_id=exclude_payment_id)]
+    return _plan_of(amount, dues)
+
+
+def _plan_of(amount: Decimal, dues: Iterable[rules.Due]) -> rules.AllocationPlan:
+    """The allocation plan over `dues` as `dues_for` lists them (a contract's instalments merged into one due)."""
     merged: dict[str, rules.Due] = {}
     for due in dues:
         if due.key in merged:
@@ -818,12 +839,12 @@ def payment_record(*, actor: User | None, customer_id: int, paid_on: dt.date, am
     customer = _customer(actor, customer_id)
     total = money_field(amount, "amount")
     if paid_on > timezone.localdate():
-        raise ValidationFailed(field_errors={"paid_on": [_("The payment date cannot be in the future.")]})
+        raise _paid_in_future()
     manager_pk: int | None
     if order_id is not None:
         order = Order.objects.filter(pk=order_id, customer=customer).first()
         if order is None:
-            raise ValidationFailed(field_errors={"order_id": [_("No such order of this customer.")]})
+            raise _order_missing()
         manager_pk = order.manager_id
     elif contract_id is not None:
         contract = Contract.objects.filter(pk=contract_id, customer=customer).first()
@@ -850,6 +871,141 @@ def payment_record(*, actor: User | None, customer_id: int, paid_on: dt.date, am
                           "allocations": {"before": None, "after": [[k, str(v)] for k, v in plan.parts]},
                           "unallocated": {"before": None, "after": str(plan.unallocated)}})
     return payment
+
+
+def _paid_in_future() -> ValidationFailed:
+    return ValidationFailed(field_errors={"paid_on": [_("The payment date cannot be in the future.")]})
+
+
+def _order_missing() -> ValidationFailed:
+    return ValidationFailed(field_errors={"order_id": [_("No such order of this customer.")]})
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    """One payment for `payments_record_many`: `payment_record`'s arguments (no contract: ERP payments name an
+    order or nothing)."""
+
+    customer_id: int
+    paid_on: dt.date
+    amount: Decimal
+    order_id: int | None = None
+    payer_name: str = ""
+    payer_account: str = ""
+    over_reason: str = ""
+    currency: str = "CNY"
+    external_id: str | None = None
+
+
+class _OpenDues:
+    """What the customers of a batch still owe, as `dues_for` lists it, kept up to date as the batch's payments
+    are matched: a payment's part of a due lowers that due's first instalments, as the paid sum would when
+    `dues_for` is asked again."""
+
+    def __init__(self, customer_ids: Iterable[int]) -> None:
+        self.by_customer: dict[int, list[rules.Due]] = {pk: [] for pk in customer_ids}
+        for due, info in dues_for(customer_ids=list(self.by_customer)):
+            self.by_customer[info["customer_id"]].append(due)
+
+    def plan(self, customer_id: int, order_id: int | None, amount: Decimal) -> rules.AllocationPlan:
+        dues = self.by_customer[customer_id]
+        if order_id is not None:
+            key = f"o:{order_id}"
+            dues = [d for d in dues if d.key == key]
+        return _plan_of(amount, dues)
+
+    def take(self, customer_id: int, plan: rules.AllocationPlan) -> None:
+        dues = self.by_customer[customer_id]
+        for key, part in plan.parts:
+            left = part
+            for index, due in enumerate(dues):
+                if left <= 0:
+                    break
+                if due.key == key:
+                    covered = min(left, due.outstanding)
+                    left -= covered
+                    dues[index] = rules.Due(due.key, due.outstanding - covered, due.due_on)
+            dues[:] = [d for d in dues if d.outstanding > 0]
+
+
+@transaction.atomic
+def payments_record_many(*, actor: User | None, items: Sequence[NewPayment]) -> list[Payment | DomainError]:
+    """`payment_record` for many payments, in order, with a handful of queries for the lot (the ERP import's
+    path): the same checks (the customer visible to the actor, no future date, the order the customer's, the
+    credited manager in the actor's scope, more than is due only with a reason), the same matching (each payment
+    sees the dues the earlier ones left), rows, findings and audit events. Each item's result is its new payment,
+    or the error `payment_record` would have raised for it (nothing written for that item)."""
+    if not items:
+        return []
+    customer_ids = {item.customer_id for item in items}
+    visible = Customer.objects.filter(pk__in=customer_ids)
+    if actor is not None:
+        visible = visible.filter(customer_visibility_q(actor))
+    customers = {c.pk: c for c in visible.only("pk", "name", "english_name", "aliases", "owner_id")}
+    order_ids = {item.order_id for item in items if item.order_id is not None}
+    orders = {pk: (customer_id, manager_id) for pk, customer_id, manager_id in Order.objects.filter(
+        pk__in=order_ids).values_list("pk", "customer_id", "manager_id")}
+    owners = owners_on((item.customer_id, item.paid_on) for item in items
+                       if item.order_id is None and item.customer_id in customers)
+    dues = _OpenDues(customers)
+    today = timezone.localdate()
+    refused_managers: dict[int | None, DomainError | None] = {}
+    results: list[Payment | DomainError] = []
+    made: list[tuple[Payment, Customer, rules.AllocationPlan]] = []
+    for item in items:
+        try:
+            customer = customers.get(item.customer_id)
+            if customer is None:
+                raise _customer_missing("customer_id")
+            total = money_field(item.amount, "amount")
+            if item.paid_on > today:
+                raise _paid_in_future()
+            manager_pk: int | None
+            if item.order_id is not None:
+                order = orders.get(item.order_id)
+                if order is None or order[0] != customer.pk:
+                    raise _order_missing()
+                manager_pk = order[1]
+            else:
+                owner = owners.get((customer.pk, item.paid_on))
+                manager_pk = owner if owner is not None else customer.owner_id
+            if manager_pk not in refused_managers:
+                try:
+                    require_write(actor, manager_pk)
+                    refused_managers[manager_pk] = None
+                except DomainError as exc:
+                    refused_managers[manager_pk] = exc
+            refused = refused_managers[manager_pk]
+            if refused is not None:
+                raise refused
+            plan = dues.plan(customer.pk, item.order_id, total)
+            _overpayment_check(plan, total, item.over_reason)
+        except DomainError as exc:
+            results.append(exc)
+            continue
+        dues.take(customer.pk, plan)
+        payment = Payment(
+            external_id=item.external_id or None, customer_id=customer.pk, manager_id=manager_pk,
+            paid_on=item.paid_on, amount=total, currency=(item.currency or "CNY").upper()[:3],
+            payer_name=(item.payer_name or "").strip()[:200], payer_account=(item.payer_account or "").strip()[:64],
+            over_reason=(item.over_reason or "").strip()[:300], recorded_by=actor)
+        made.append((payment, customer, plan))
+        results.append(payment)
+    instances_insert([payment for payment, _c, _p in made])
+    PaymentAllocation.objects.bulk_create([
+        PaymentAllocation(payment_id=payment.pk, amount=part,
+                          order_id=int(key[2:]) if key.startswith("o:") else None,
+                          contract_id=int(key[2:]) if key.startswith("c:") else None)
+        for payment, _c, plan in made for key, part in plan.parts], batch_size=500)
+    findings_add_many([f for f in (_payer_mismatch(payment, customer) for payment, customer, _p in made)
+                       if f is not None])
+    audit_record_many(actor=actor, entries=[AuditEntry(
+        action="contracts.payment.recorded", obj=payment, reason=payment.over_reason,
+        changes={"amount": {"before": None, "after": str(payment.amount)},
+                 "customer": {"before": None, "after": customer.pk},
+                 "allocations": {"before": None, "after": [[k, str(v)] for k, v in plan.parts]},
+                 "unallocated": {"before": None, "after": str(plan.unallocated)}}) for payment, customer, plan in made])
+    return results
 
 
 @transaction.atomic
