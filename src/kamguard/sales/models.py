@@ -129,10 +129,10 @@ class Opportunity(TimeStampedModel):
             models.Index(fields=["owner", "closed_on"], name="sales_opp_closed_idx"),
             models.Index(fields=["owner", "expected_close_on"], name="sales_opp_expected_idx"),
             models.Index(fields=["-created_on", "-id"], name="sales_opp_created_idx"),
-            # this month's won and lost for the board (covering: no table reads)
+            # what closed on given days (the board's correction for days after `today`, reports)
             models.Index(fields=["closed_on", "outcome", "owner", "amount"], name="sales_opp_closed_on_idx"),
-            # the list filtered by stage and sorted by amount
-            models.Index(fields=["stage", "amount"], name="sales_opp_stage_amount_idx"),
+            # the list filtered by a stage and sorted by amount: the index's order is the list's, ties by id
+            models.Index(fields=["stage", "amount", "id"], name="sales_opp_stage_amount_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -360,3 +360,24 @@ class PipelineCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}/{self.stage_id}: {self.count}"
+
+
+class ClosedCell(models.Model):
+    """Won and lost opportunities summed per owner, month closed (its first day) and outcome (count, amount):
+    what the board's "won / lost this month" reads, so it costs the same however many opportunities closed.
+    Kept with `PipelineCell` by the services in the same transaction as every change (`services.pipeline.
+    pipeline_shift`: relative updates, race-safe) and rebuilt with it by `pipeline_rebuild`."""
+
+    owner = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    outcome = models.CharField(max_length=4, choices=Outcome.choices)
+    count = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=20, decimal_places=2, default=ZERO)
+
+    class Meta:
+        verbose_name = _("closed cell")
+        verbose_name_plural = _("closed cells")
+        constraints = [models.UniqueConstraint(fields=["month", "owner", "outcome"], name="sales_closed_cell_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}/{self.month:%Y-%m}/{self.outcome}: {self.count}"

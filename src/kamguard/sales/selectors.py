@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -42,6 +42,7 @@ from kamguard.org.models import Team, User
 from kamguard.org.scopes import NOTHING, scope_q
 from kamguard.sales.domain import AuthorityRow, credit_split, discount_authority
 from kamguard.sales.models import (
+    ClosedCell,
     DiscountAuthority,
     Forecast,
     Opportunity,
@@ -74,7 +75,7 @@ def opportunity_visibility_q(viewer: User, *, field: str = "customer") -> Q:
         return Q()
     if viewer.scope == Scope.NONE:
         return NOTHING
-    visible = Customer.objects.filter(customer_visibility_q(viewer)).values_list("pk", flat=True)
+    visible = Customer.objects.filter(customer_visibility_q(viewer)).values_list("pk", flat=True).order_by()
     ids = list(visible[:VISIBLE_IDS + 1])
     if len(ids) <= VISIBLE_IDS:  # a literal list: index lookups (a subquery with ORs scans the opportunities)
         return Q(**{f"{field}__in": ids})
@@ -92,10 +93,15 @@ LARGE_LIST = 5000
 
 def opportunity_list(*, viewer: User, search: str = "", stage: str = "", outcome: str = "",
                      owner_id: int | None = None, team_id: int | None = None, customer_id: int | None = None,
-                     sort: str = "-created", large: bool = False) -> QuerySet[Opportunity]:
-    """The opportunities of customers the viewer may see. `large=True` (the viewer sees more than LARGE_LIST
-    of them: the page knows from its count) keeps the database from using the customer index for the
-    visibility test (`customer_id + 0 IN (…)`), so the first page comes from the sort order's index."""
+                     sort: str = "-created", large: bool | None = None) -> QuerySet[Opportunity]:
+    """The opportunities of customers the viewer may see. When the caller knows how many match (the page
+    counts them first), it says so, and the plan follows:
+    - `large=True` (more than LARGE_LIST): keeps the database from using the customer index for the visibility
+      test (`customer_id + 0 IN (…)`), so the first page comes from the sort order's index;
+    - `large=False` (at most LARGE_LIST): sorts by an expression no index matches (`COALESCE(x, x)`: the same
+      order), so the matching rows are read through the visibility index and sorted — at most LARGE_LIST of
+      them, instead of walking the sort order's index past every row the viewer may not see;
+    - None (not known: the API, single rows): the database chooses."""
     qs: QuerySet[Opportunity]
     if large:
         qs = Opportunity.objects.alias(customer_unindexed=F("customer_id") + Value(0)).filter(
@@ -107,8 +113,8 @@ def opportunity_list(*, viewer: User, search: str = "", stage: str = "", outcome
     if term:
         qs = qs.filter(Q(name__icontains=term) | Q(customer__name__icontains=term) | Q(external_id__iexact=term)
                        | Q(competitor__icontains=term))
-    if stage:
-        qs = qs.filter(stage__code=stage)
+    if stage:  # by id (read first): `stage_id = …` lets the (stage, amount, id) index give the order
+        qs = qs.filter(stage_id__in=list(Stage.objects.filter(code=stage).values_list("pk", flat=True)))
     if outcome:
         qs = qs.filter(outcome=outcome)
     if owner_id:
@@ -117,7 +123,12 @@ def opportunity_list(*, viewer: User, search: str = "", stage: str = "", outcome
         qs = qs.filter(owner__team_id=team_id)
     if customer_id:
         qs = qs.filter(customer_id=customer_id)
-    return qs.order_by(*OPPORTUNITY_SORTS.get(sort, OPPORTUNITY_SORTS["-created"]))
+    order: list[Any] = list(OPPORTUNITY_SORTS.get(sort, OPPORTUNITY_SORTS["-created"]))
+    if large is False:
+        key = order[0].lstrip("-")
+        unindexed = Coalesce(F(key), F(key))
+        order[0] = unindexed.desc() if order[0].startswith("-") else unindexed.asc()
+    return qs.order_by(*order)
 
 
 # The list page counts up to this many matching rows ("10,000+" beyond): an exact count of a hundred thousand
@@ -273,10 +284,12 @@ def board(*, viewer: User, owner_id: int | None = None, team_id: int | None = No
     """The open pipeline by stage (count, amount, probability-weighted amount), per person and per team, and this
     month's won and lost — for the owners in the viewer's data scope (a manager: their own pipeline; a
     supervisor: their department's; scope "all": everybody's). The open pipeline is read from the summary cells
-    the services keep (`PipelineCell`), so the board costs the same whatever the number of opportunities."""
+    the services keep (`PipelineCell`), this month's won and lost from the month's `ClosedCell`s, so the board costs
+    the same whatever the number of opportunities."""
     today = today or timezone.localdate()
     stages = [s for s in stage_list(active_only=False) if s.outcome == Outcome.OPEN]
-    cells = PipelineCell.objects.filter(_board_owners_q(viewer, owner_id, team_id), count__gt=0).values_list(
+    owners = _board_owners_q(viewer, owner_id, team_id)
+    cells = PipelineCell.objects.filter(owners, count__gt=0).values_list(
         "stage_id", "owner_id", "count", "amount", "weighted")
     by_stage = {s.pk: BoardRow(key=s.pk, label=s.label) for s in stages}
     people: dict[int, BoardRow] = {}
@@ -290,16 +303,7 @@ def board(*, viewer: User, owner_id: int | None = None, team_id: int | None = No
             target.weighted += weighted
         count, value = people[person].cells.get(stage_id, (0, ZERO))
         people[person].cells[stage_id] = (count + n, value + amount)
-    base = Opportunity.objects.filter(_board_owners_q(viewer, owner_id, team_id))
-    month_first = today.replace(day=1)
-    closed = base.filter(closed_on__gte=month_first, closed_on__lte=today).exclude(outcome=Outcome.OPEN).values(
-        "outcome", "owner_id").annotate(n=Count("pk"), amount_sum=Coalesce(Sum("amount"), Value(ZERO))).order_by()
-    won = BoardRow(key="won", label="")
-    lost = BoardRow(key="lost", label="")
-    for closed_row in closed:
-        closed_target = won if closed_row["outcome"] == Outcome.WON else lost
-        closed_target.count += closed_row["n"]
-        closed_target.amount += closed_row["amount_sum"]
+    won, lost = _closed_this_month(owners, today)
     users = {pk: (name or username, team_id, team_name) for pk, name, username, team_id, team_name in
              User.objects.filter(pk__in=list(people)).values_list("pk", "full_name", "username", "team_id",
                                                                   "team__name")}
@@ -318,6 +322,30 @@ def board(*, viewer: User, owner_id: int | None = None, team_id: int | None = No
                  people=sorted(people.values(), key=lambda r: (-r.amount, r.label)),
                  teams=sorted(teams.values(), key=lambda r: (-r.amount, r.label)), total=total,
                  won_this_month=won, lost_this_month=lost)
+
+
+def _closed_this_month(owners: Q, today: dt.date) -> tuple[BoardRow, BoardRow]:
+    """Won and lost from the first of today's month to today: the month's closed cells (kept by the services),
+    less what closed after today in the month (none unless `today` is in the past: no closing date is in the
+    future; an index range read of those days)."""
+    won = BoardRow(key="won", label="")
+    lost = BoardRow(key="lost", label="")
+    month_first = today.replace(day=1)
+    month_last = (month_first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    totals: dict[str, list[Any]] = {Outcome.WON: [0, ZERO], Outcome.LOST: [0, ZERO]}
+    for outcome, n, amount in ClosedCell.objects.filter(owners, month=month_first).values("outcome").annotate(
+            n=Sum("count"), total=Sum("amount")).values_list("outcome", "n", "total").order_by():
+        totals[outcome][0] += n
+        totals[outcome][1] += amount
+    if today < month_last:
+        for outcome, amount in Opportunity.objects.filter(
+                owners, closed_on__gt=today, closed_on__lte=month_last,
+                outcome__in=(Outcome.WON, Outcome.LOST)).values_list("outcome", "amount").order_by():
+            totals[outcome][0] -= 1
+            totals[outcome][1] -= amount
+    won.count, won.amount = totals[Outcome.WON]
+    lost.count, lost.amount = totals[Outcome.LOST]
+    return won, lost
 
 
 def board_teams(*, viewer: User) -> QuerySet[Team]:
