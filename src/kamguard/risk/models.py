@@ -87,6 +87,25 @@ class ScanRun(models.Model):
         return f"scan {self.pk} as of {self.as_of}"
 
 
+class ScanBasis(models.Model):
+    """The heavy sums of the last full scan of a day — orders per customer, manager and 30-day bucket, last
+    follow-ups, counted price samples (services.dataset.Basis, packed) — so the update after an import adds only
+    what was written since instead of reading every order again. A cache: each full scan replaces it; never the
+    source of truth."""
+
+    run = models.OneToOneField(ScanRun, on_delete=models.CASCADE, related_name="basis")
+    as_of = models.DateField()
+    settings_version = models.PositiveIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["as_of", "settings_version"])]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} v{self.settings_version}"
+
+
 class RiskScore(models.Model):
     """One subject's score in one scan, with the signals that made it (only subjects with a fired signal)."""
 

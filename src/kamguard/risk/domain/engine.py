@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kamguard.risk.domain.combine import SubjectScore, rank, subject_score, with_rollup
@@ -123,6 +123,11 @@ class Dataset:
     decision_makers: Mapping[int, int] = field(default_factory=dict)  # customer → active decision-makers
     access_daily: Mapping[int, Sequence[int]] = field(default_factory=dict)  # person → sensitive reads per day
     transfers: Sequence[Transfer] = ()
+    # The customers judged (their signals, their orders'); None: everyone. Market, peers and managers' own signals
+    # still rest on everyone's data; a manager's roll-up takes the judged customers' and orders' new scores and, for
+    # the others, `known_scores` (what the last full evaluation found).
+    focus: Collection[int] | None = None
+    known_scores: Sequence[SubjectScore] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -165,8 +170,12 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     cp = config.collapse
     new = range(n - cp.recent_buckets, n)
     old = range(n - cp.recent_buckets - cp.baseline_buckets, n - cp.recent_buckets)
+    focus = data.focus
+    judged = (lambda cid: True) if focus is None else focus.__contains__  # noqa: E731
     ratios: dict[int, float] = {}
     for cid, orders in series.items():
+        if not judged(cid):
+            continue
         info = data.customers.get(cid)
         if info is not None and not info.is_live:
             continue
@@ -181,7 +190,7 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     tp = config.third_party
     for cid in set(data.payments) | set(data.deliveries):
         info = data.customers.get(cid)
-        if info is None:
+        if info is None or not judged(cid):
             continue
         known = tuple(a for a in (info.address, *data.known_addresses.get(cid, ())) if a)
         parties = CustomerParties(cid, info.names, known, tuple(data.payments.get(cid, ())),
@@ -204,6 +213,8 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     for change in data.contact_changes:
         by_customer[change.customer_id].append(change)
     for cid, changes in by_customer.items():
+        if not judged(cid):
+            continue
         info = data.customers.get(cid)
         evidence = contact_hijack(cid, changes, staff=staff, owner_id=info.owner_id if info else None,
                                   decision_makers_left=data.decision_makers.get(cid, 0), params=config.hijack)
@@ -212,6 +223,8 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     tr = config.transfer
     best_transfer: dict[int, tuple[Evidence, Transfer]] = {}
     for transfer in data.transfers:
+        if not judged(transfer.customer_id):
+            continue
         at = bucket_index(data.as_of, transfer.effective_on, n)
         if at is None or n - 1 - at > tr.lookback_buckets:
             continue
@@ -237,7 +250,7 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
     pp = config.prices
     judged_from = bucket_start(data.as_of, pp.judge_buckets)
     for line, evidence in price_outliers(list(data.price_lines), pp, norms=data.price_norms):
-        if line.order_on is not None and line.order_on < judged_from:
+        if (line.order_on is not None and line.order_on < judged_from) or not judged(line.customer_id):
             continue
         order_evidence[line.order_id].append(evidence)
 
@@ -318,7 +331,9 @@ def evaluate(data: Dataset, config: RiskConfig = DEFAULT_CONFIG) -> Evaluation:
         if score.score > 0:
             order_scores[order_id] = score
     related: dict[int, list[SubjectScore]] = defaultdict(list)
-    for score in (*customer_scores.values(), *order_scores.values()):
+    fresh = {s.key for s in (*customer_scores.values(), *order_scores.values())}
+    earlier = [s for s in data.known_scores if s.key not in fresh and s.subject_type != SubjectType.MANAGER]
+    for score in (*customer_scores.values(), *order_scores.values(), *earlier):
         if score.manager_id is not None:
             related[score.manager_id].append(score)
     manager_scores: list[SubjectScore] = []

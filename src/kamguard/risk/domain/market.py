@@ -10,6 +10,7 @@ Seasonality cancels the same way: the market's own season is in both windows.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from operator import add
 
 Segment = tuple[Hashable, ...]
 
@@ -45,9 +46,9 @@ class MarketIndex:
             if not any(values):
                 continue  # a customer with no orders at all tells nothing about its market
             for segment in segments.get(customer_id, (("all",),)):
-                total = self._totals.setdefault(segment, [0.0] * length)
-                for i, value in enumerate(values):
-                    total[i] += value
+                total = self._totals.get(segment)
+                # element by element, in the same order as a loop would (the same sums to the last bit)
+                self._totals[segment] = list(map(add, total if total is not None else [0.0] * length, values))
                 self._members[segment] = self._members.get(segment, 0) + 1
 
     def _window(self, segment: Segment, total: Sequence[float], window: range) -> float:

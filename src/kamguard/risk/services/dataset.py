@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
+import zlib
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -181,19 +186,157 @@ def _owners_as_of(end: dt.datetime) -> dict[int, tuple[int | None, dt.date | Non
             for customer_id, (to_owner, effective_at) in last.items()}
 
 
+@dataclass
+class Basis:
+    """The heavy sums of a full load, kept for the incremental update after an import (see `scan`): orders per
+    customer and per credited manager and bucket, each customer's last follow-up, and the counted price samples of
+    the norm window — of the orders up to `last_order_id` and the activities up to `last_activity_id`."""
+
+    as_of: dt.date
+    buckets: int
+    last_order_id: int
+    last_activity_id: int
+    customer_orders: dict[int, list[float]]
+    manager_orders: dict[int, list[float]]
+    last_followup: dict[int, dt.date]
+    samples: list[PriceSample]
+
+
+def basis_pack(basis: Basis) -> bytes:
+    """The basis as compressed bytes: a JSON header (dates, ids, price samples) and arrays of ids and floats."""
+    n = basis.buckets
+    customers, managers, followed = list(basis.customer_orders), list(basis.manager_orders), list(basis.last_followup)
+    parts: list[array[Any]] = [array("q", customers), array("d", chain.from_iterable(basis.customer_orders[c] for c in customers)),
+             array("q", managers), array("d", chain.from_iterable(basis.manager_orders[m] for m in managers)),
+             array("q", followed), array("q", (basis.last_followup[c].toordinal() for c in followed))]
+    header = json.dumps({
+        "as_of": basis.as_of.isoformat(), "buckets": n, "last_order_id": basis.last_order_id,
+        "last_activity_id": basis.last_activity_id, "byteorder": sys.byteorder,
+        "sizes": [len(part) for part in parts],
+        "samples": [[x.product, x.tier, x.unit_price, x.list_price, x.discount_pct, x.lines] for x in basis.samples]},
+        ensure_ascii=False).encode()
+    return zlib.compress(b"".join([len(header).to_bytes(8, "little"), header, *(p.tobytes() for p in parts)]), 1)
+
+
+def basis_unpack(packed: bytes) -> Basis:
+    raw = memoryview(zlib.decompress(packed))
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(bytes(raw[8:8 + size]))
+    at = 8 + size
+    parts: list[array[Any]] = []
+    for code, count in zip("qdqdqq", header["sizes"], strict=True):
+        part = array(code)
+        part.frombytes(raw[at:at + count * part.itemsize])
+        if header["byteorder"] != sys.byteorder:
+            part.byteswap()
+        parts.append(part)
+        at += count * part.itemsize
+    n = header["buckets"]
+    customers, customer_values, managers, manager_values, followed, days = parts
+    return Basis(
+        dt.date.fromisoformat(header["as_of"]), n, header["last_order_id"], header["last_activity_id"],
+        {c: customer_values[i * n:(i + 1) * n].tolist() for i, c in enumerate(customers)},
+        {m: manager_values[i * n:(i + 1) * n].tolist() for i, m in enumerate(managers)},
+        {c: dt.date.fromordinal(d) for c, d in zip(followed, days, strict=True)},
+        [PriceSample(*row) for row in header["samples"]])
+
+
+def _chunks(ids: Collection[int], size: int = 1000) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
+
+
+def _scoped(queryset: QuerySet[Any, Any], lookup: str, ids: Collection[int] | None) -> Iterator[QuerySet[Any, Any]]:
+    """The query as it is (ids None), or once per chunk of `ids` (`lookup`__in)."""
+    if ids is None:
+        yield queryset
+        return
+    for part in _chunks(ids):
+        yield queryset.filter(**{f"{lookup}__in": part})
+
+
+def _order_sums(as_of: dt.date, n: int, orders: Q, customer_orders: dict[int, list[float]],
+                manager_orders: dict[int, list[float]]) -> None:
+    """Add the orders matching `orders` into the series: summed per customer, credited manager and bucket in SQL."""
+    order_buckets = _bucket_case("order_date", [(i, bucket_start(as_of, n - i)) for i in range(n)])
+    for customer_id, manager_id, index, total in _rows(Order.objects.filter(
+            orders, order_date__gte=bucket_start(as_of, n), order_date__lte=as_of).exclude(
+            status=OrderStatus.CANCELLED).annotate(bucket=order_buckets).values(
+            "customer_id", "manager_id", "bucket").annotate(total=Cast(Sum("amount"), FloatField())).values_list(
+            "customer_id", "manager_id", "bucket", "total")):
+        if index < 0 or total is None:
+            continue
+        series = customer_orders.get(customer_id)
+        if series is None:
+            series = customer_orders[customer_id] = [0.0] * n
+        series[index] += total
+        if manager_id is not None:
+            series = manager_orders.get(manager_id)
+            if series is None:
+                series = manager_orders[manager_id] = [0.0] * n
+            series[index] += total
+
+
+def _price_tier(as_of: dt.date) -> Case:
+    """SQL: the order's customer's tier as the engine sees it (C for customers created after the date)."""
+    return Case(When(order__customer__created_on__lte=as_of, then=F("order__customer__tier")), default=Value("C"),
+                output_field=CharField())
+
+
+def _price_samples(as_of: dt.date, config: RiskConfig, orders: Q) -> list[PriceSample]:
+    """The order lines of the norm window (of the orders matching `orders`), counted per product, tier and price."""
+    return [
+        PriceSample(product, customer_tier or "C", float(price), _float(list_price), _float(discount), count)
+        for product, customer_tier, price, list_price, discount, count in _rows(
+            OrderLine.objects.filter(orders, order__order_date__gte=bucket_start(as_of, config.prices.norm_buckets),
+                                     order__order_date__lte=as_of).exclude(order__status=OrderStatus.CANCELLED)
+            .annotate(tier=_price_tier(as_of)).values("product", "tier", "unit_price", "list_price", "discount_pct")
+            .annotate(count=Count("pk")).values_list("product", "tier", "unit_price", "list_price", "discount_pct",
+                                                     "count"))]
+
+
+def _last_followups(end: dt.datetime, activities: Q, customer_ids: Collection[int] | None) -> dict[int, dt.date]:
+    read_day = _day_reader()
+    found: dict[int, dt.date] = {}
+    for query in _scoped(Activity.objects.filter(activities, status__in=FOLLOWUP_STATUSES, happened_at__lt=end),
+                         "customer_id", customer_ids):
+        found.update((cid, read_day(last)) for cid, last in _rows(query.values("customer_id").annotate(
+            last=Max("happened_at")).values_list("customer_id", "last")) if last is not None)
+    return found
+
+
 def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
+    """The data as of `as_of`, everyone's."""
+    return dataset_load_with_basis(as_of=as_of, config=config)[0]
+
+
+def dataset_load_with_basis(*, as_of: dt.date, config: RiskConfig, basis: Basis | None = None,
+                            customer_ids: Collection[int] | None = None) -> tuple[Dataset, Basis]:
+    """The data as of `as_of`, and the heavy sums it rests on (`Basis`).
+
+    Given a `basis` of the same date (from the last full load), the heavy sums are not read again: the orders and
+    lines written after it (a higher id) are added to it, and what only the judged customers need — contacts, last
+    follow-ups, payments, deliveries, the price lines judged — is read for `customer_ids` alone (everything else,
+    small, is read as usual). The customers whose data changed otherwise since the basis must be among
+    `customer_ids`; orders edited or cancelled after it are seen by the next full load."""
     n = config.buckets_needed
     end = day_end(as_of)
-    first_day = bucket_start(as_of, n)
     provinces = _provinces()
+    if basis is not None and (basis.as_of != as_of or basis.buckets != n):
+        raise ValueError("the basis is of another date or length")
+    scope = None if basis is None else set(customer_ids or ())
+    last_order_id = basis.last_order_id if basis else Order.objects.aggregate(last=Max("pk"))["last"] or 0
+    last_activity_id = basis.last_activity_id if basis else Activity.objects.aggregate(last=Max("pk"))["last"] or 0
 
     # ------------------------------------------------------------ customers and their owners as of the date
     owners = _owners_as_of(end)
     read_day = _day_reader()
-    last_followup = {
-        cid: read_day(last) for cid, last in _rows(Activity.objects.filter(
-            status__in=FOLLOWUP_STATUSES, happened_at__lt=end).values("customer_id").annotate(
-            last=Max("happened_at")).values_list("customer_id", "last")) if last is not None}
+    if basis is None:
+        last_followup = _last_followups(end, Q(pk__lte=last_activity_id), None)
+    else:
+        last_followup = basis.last_followup
+        last_followup.update(_last_followups(end, Q(), scope))
     customers: dict[int, CustomerInfo] = {}
     rows = Customer.objects.filter(created_on__lte=as_of).values_list(
         "pk", "name", "english_name", "aliases", "address", "tier", "industry_id", "region_id", "status",
@@ -230,35 +373,24 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
         people[pk] = PersonInfo(pk, keys, notices.get(pk))
 
     # ------------------------------------------------------------ orders summed per customer, manager and bucket
-    customer_orders: dict[int, list[float]] = {}
-    manager_orders: dict[int, list[float]] = {}
-    order_buckets = _bucket_case("order_date", [(i, bucket_start(as_of, n - i)) for i in range(n)])
-    for customer_id, manager_id, index, total in _rows(Order.objects.filter(
-            order_date__gte=first_day, order_date__lte=as_of).exclude(status=OrderStatus.CANCELLED).annotate(
-            bucket=order_buckets).values("customer_id", "manager_id", "bucket").annotate(
-            total=Cast(Sum("amount"), FloatField())).values_list("customer_id", "manager_id", "bucket", "total")):
-        if index < 0 or total is None:
-            continue
-        series = customer_orders.get(customer_id)
-        if series is None:
-            series = customer_orders[customer_id] = [0.0] * n
-        series[index] += total
-        if manager_id is not None:
-            series = manager_orders.get(manager_id)
-            if series is None:
-                series = manager_orders[manager_id] = [0.0] * n
-            series[index] += total
+    if basis is None:
+        customer_orders: dict[int, list[float]] = {}
+        manager_orders: dict[int, list[float]] = {}
+        _order_sums(as_of, n, Q(pk__lte=last_order_id), customer_orders, manager_orders)
+    else:
+        customer_orders, manager_orders = basis.customer_orders, basis.manager_orders
+        _order_sums(as_of, n, Q(pk__gt=last_order_id), customer_orders, manager_orders)
 
     # ------------------------------------------------------------ contacts (follow-up) counted per customer and bucket
     contact_buckets = config.collapse.recent_buckets + config.collapse.baseline_buckets
     starts = [(i, day_start(bucket_start(as_of, n - i))) for i in range(max(0, n - contact_buckets), n)]
     customer_contacts: dict[int, list[int]] = {}
-    for customer_id, index, count in _rows(Activity.objects.filter(
-            status__in=FOLLOWUP_STATUSES, happened_at__gte=starts[0][1], happened_at__lt=end).annotate(
-            bucket=_bucket_case("happened_at", starts)).values("customer_id", "bucket").annotate(
-            count=Count("pk")).values_list("customer_id", "bucket", "count")):
-        if index >= 0:
-            customer_contacts.setdefault(customer_id, [0] * n)[index] += count
+    for query in _scoped(Activity.objects.filter(
+            status__in=FOLLOWUP_STATUSES, happened_at__gte=starts[0][1], happened_at__lt=end), "customer_id", scope):
+        for customer_id, index, count in _rows(query.annotate(bucket=_bucket_case("happened_at", starts)).values(
+                "customer_id", "bucket").annotate(count=Count("pk")).values_list("customer_id", "bucket", "count")):
+            if index >= 0:
+                customer_contacts.setdefault(customer_id, [0] * n)[index] += count
 
     # ------------------------------------------------------------ closed opportunities that reached a late stage
     lp = config.losses
@@ -288,23 +420,20 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
     # The norms rest on every line of the norm window, read counted per product, tier and price; the lines of the
     # judged window are read one by one and only those far from their norm kept (the engine judges them again).
     pp = config.prices
-    tier = Case(When(order__customer__created_on__lte=as_of, then=F("order__customer__tier")), default=Value("C"),
-                output_field=CharField())
-    lines = OrderLine.objects.filter(order__order_date__lte=as_of).exclude(order__status=OrderStatus.CANCELLED)
-    samples = [
-        PriceSample(product, customer_tier or "C", float(price), _float(list_price), _float(discount), count)
-        for product, customer_tier, price, list_price, discount, count in _rows(
-            lines.filter(order__order_date__gte=bucket_start(as_of, pp.norm_buckets)).annotate(tier=tier).values(
-                "product", "tier", "unit_price", "list_price", "discount_pct").annotate(count=Count("pk")).values_list(
-                "product", "tier", "unit_price", "list_price", "discount_pct", "count"))]
+    if basis is None:
+        samples = _price_samples(as_of, config, Q(order__pk__lte=last_order_id))
+    else:
+        samples = basis.samples + _price_samples(as_of, config, Q(order__pk__gt=last_order_id))
     norms = price_norms(samples, pp)
     price_lines_read = sum(sample.lines for sample in samples)
     price_lines = []
-    if norms:
+    judged_lines = OrderLine.objects.filter(
+        order__order_date__gte=bucket_start(as_of, min(pp.judge_buckets, pp.norm_buckets)),
+        order__order_date__lte=as_of).exclude(order__status=OrderStatus.CANCELLED).annotate(tier=_price_tier(as_of))
+    for query in (_scoped(judged_lines, "order__customer_id", scope) if norms else ()):
         for pk, order_id, customer_id, product, customer_tier, price, list_price, discount, day in _rows(
-                lines.filter(order__order_date__gte=bucket_start(as_of, min(pp.judge_buckets, pp.norm_buckets)))
-                .annotate(tier=tier).values_list("pk", "order_id", "order__customer_id", "product", "tier",
-                                                 "unit_price", "list_price", "discount_pct", "order__order_date")):
+                query.values_list("pk", "order_id", "order__customer_id", "product", "tier", "unit_price",
+                                  "list_price", "discount_pct", "order__order_date")):
             norm = norms.get(price_key(product, customer_tier or "C"))
             if norm is None:
                 continue
@@ -317,19 +446,20 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
     # ------------------------------------------------------------ payers and delivery addresses
     window_start = bucket_start(as_of, config.third_party.window_buckets)
     payments: dict[int, list[PaymentParty]] = defaultdict(list)
-    for pk, customer_id, payer, amount in _rows(Payment.objects.filter(
-            paid_on__gte=window_start, paid_on__lte=as_of).exclude(status=PaymentStatus.REJECTED).values_list(
-            "pk", "customer_id", "payer_name", "amount")):
-        payments[customer_id].append(PaymentParty(pk, payer or "", float(amount)))
+    for query in _scoped(Payment.objects.filter(paid_on__gte=window_start, paid_on__lte=as_of).exclude(
+            status=PaymentStatus.REJECTED), "customer_id", scope):
+        for pk, customer_id, payer, amount in _rows(query.values_list("pk", "customer_id", "payer_name", "amount")):
+            payments[customer_id].append(PaymentParty(pk, payer or "", float(amount)))
     deliveries: dict[int, list[DeliveryParty]] = defaultdict(list)
     order_people: dict[int, int | None] = {}
     order_customers: dict[int, int] = {}
-    for pk, order_id, customer_id, manager_id, address in Delivery.objects.filter(
-            shipped_on__gte=window_start, shipped_on__lte=as_of).values_list(
-            "pk", "order_id", "order__customer_id", "order__manager_id", "address").iterator(chunk_size=CHUNK):
-        deliveries[customer_id].append(DeliveryParty(pk, order_id, address))
-        order_people[order_id] = manager_id
-        order_customers[order_id] = customer_id
+    for query in _scoped(Delivery.objects.filter(shipped_on__gte=window_start, shipped_on__lte=as_of),
+                         "order__customer_id", scope):
+        for pk, order_id, customer_id, manager_id, address in query.values_list(
+                "pk", "order_id", "order__customer_id", "order__manager_id", "address").iterator(chunk_size=CHUNK):
+            deliveries[customer_id].append(DeliveryParty(pk, order_id, address))
+            order_people[order_id] = manager_id
+            order_customers[order_id] = customer_id
     known: dict[int, set[str]] = defaultdict(set)
     judged = list(deliveries)
     for start in range(0, len(judged), 1000):
@@ -378,6 +508,7 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
             effective_at__gte=day_start(bucket_start(as_of, tr.lookback_buckets)), effective_at__lt=end).values_list(
             "pk", "customer_id", "from_owner_id", "to_owner_id", "effective_at").iterator(chunk_size=CHUNK)]
 
+    kept = Basis(as_of, n, last_order_id, last_activity_id, customer_orders, manager_orders, last_followup, samples)
     return Dataset(
         as_of=as_of, buckets=n, customers=customers, people=people, customer_orders=customer_orders,
         customer_contacts=customer_contacts, manager_orders=manager_orders, opportunities=opportunities,
@@ -385,7 +516,7 @@ def dataset_load(*, as_of: dt.date, config: RiskConfig) -> Dataset:
         payments=dict(payments), deliveries=dict(deliveries),
         known_addresses={k: sorted(v) for k, v in known.items()}, order_people=order_people,
         order_customers=order_customers, contact_changes=changes, decision_makers=decision_makers,
-        access_daily=access_daily, transfers=transfers)
+        access_daily=access_daily, transfers=transfers, focus=scope), kept
 
 
 def _late_stage_ids() -> list[int]:
@@ -425,4 +556,4 @@ def _contact_changes(*, as_of: dt.date, start: dt.datetime, end: dt.datetime) ->
     return found
 
 
-__all__ = ["BUCKET_DAYS", "data_bounds", "dataset_load", "day_end", "local_day"]
+__all__ = ["BUCKET_DAYS", "Basis", "basis_pack", "basis_unpack", "data_bounds", "dataset_load", "dataset_load_with_basis", "day_end", "local_day"]

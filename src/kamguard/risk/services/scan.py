@@ -4,6 +4,14 @@ Alerts: a subject whose score reaches its type's threshold gets an open alert, o
 suppressed) is refreshed with the new score and evidence — a suppressed alert stays suppressed. A subject
 whose alert was closed (confirmed or false) in the last `QUIET_DAYS` is not raised again unless its score rose
 by `RISE` since. Scans of a past date (backtests, `--as-of`) store their scores but raise no alerts.
+
+The update after an import (`customer_ids`) starts, when it can, from the basis the last full scan of the same
+day and settings kept (`ScanBasis`: orders summed per customer, manager and bucket, last follow-ups, price samples):
+the orders and lines written since are added to it, and only the customers concerned — those given and any whose
+orders, activities, payments or opportunities were written since the basis — are judged again, with their orders
+and their managers. Market, norms and peers rest on everyone's data as the full scan would see it; a manager's
+roll-up takes the other customers' and orders' scores from that full scan. Without a basis (no full scan today,
+or new settings) it evaluates everyone and stores what the import touched. See docs/risk.md.
 """
 
 from __future__ import annotations
@@ -32,13 +40,21 @@ from kamguard.risk.models import (
     Alert,
     AlertStatus,
     RiskScore,
+    ScanBasis,
     ScanKind,
     ScanRun,
     ScanStatus,
 )
 from kamguard.risk.services.access import require_configure
 from kamguard.risk.services.config import settings_get
-from kamguard.risk.services.dataset import _provinces, data_bounds, dataset_load
+from kamguard.risk.services.dataset import (
+    Basis,
+    _provinces,
+    basis_pack,
+    basis_unpack,
+    data_bounds,
+    dataset_load_with_basis,
+)
 
 QUIET_DAYS = 90
 RISE = 0.1
@@ -86,23 +102,35 @@ def scan_check_date(as_of: dt.date | None) -> dt.date:
 def scan_run(*, actor: User | None, as_of: dt.date | None = None, kind: str = ScanKind.MANUAL,
              customer_ids: Iterable[int] | None = None, save: bool = True) -> ScanOutcome:
     """Evaluate the data as of `as_of` (today by default) and, with `save`, store the run, its scores and the
-    alerts. `customer_ids` (after an import) limits what is stored to those customers, their orders and the
-    managers concerned; the evaluation itself always sees everyone (peers and markets need them)."""
+    alerts. `customer_ids` (after an import) limits what is judged and stored to those customers (and any written
+    since today's basis), their orders and the managers concerned; markets, norms and peers still rest on everyone
+    (from the basis the last full scan of the day kept, plus what was written since, when there is one). A full
+    scan of today keeps its basis for those updates."""
     require_configure(actor)
     as_of = scan_check_date(as_of)
     settings_row, config = settings_get()
     started = time.perf_counter()
-    data = dataset_load(as_of=as_of, config=config)
+    wanted = set(customer_ids) if customer_ids is not None else set()
+    kept = _basis_for(as_of, settings_row.version) if customer_ids is not None else None
+    if kept is not None:
+        basis_row, basis = kept
+        wanted |= customers_written_after(basis, basis_row.run.started_at)
+        data, basis = dataset_load_with_basis(as_of=as_of, config=config, basis=basis, customer_ids=wanted)
+        data.known_scores = _known_scores(basis_row.run, wanted)
+    else:
+        data, basis = dataset_load_with_basis(as_of=as_of, config=config)
     evaluation = evaluate(data, config)
     scores = evaluation.scores
     scope: dict[str, Any] = {}
     if customer_ids is not None:
-        wanted = set(customer_ids)
-        people = {s.manager_id for s in scores if s.subject_type == SubjectType.CUSTOMER and s.subject_id in wanted}
-        scores = [s for s in scores if (s.subject_type == SubjectType.CUSTOMER and s.subject_id in wanted)
-                  or (s.subject_type == SubjectType.ORDER and data.order_customers.get(s.subject_id) in wanted)
+        judged = [s for s in scores if (s.subject_type == SubjectType.CUSTOMER and s.subject_id in wanted)
+                  or (s.subject_type == SubjectType.ORDER and data.order_customers.get(s.subject_id) in wanted)]
+        people = {s.manager_id for s in judged}
+        keys = {s.key for s in judged}
+        scores = [s for s in scores if s.key in keys
                   or (s.subject_type == SubjectType.MANAGER and s.subject_id in people)]
-        scope = {"customers": sorted(wanted)[:1000], "count": len(wanted)}
+        scope = {"customers": sorted(wanted)[:1000], "count": len(wanted),
+                 "basis_run": kept[0].run_id if kept is not None else None}
         evaluation = Evaluation(evaluation.as_of, scores, evaluation.counts)
     subjects = subjects_describe(scores)
     raises = as_of >= timezone.localdate()
@@ -122,12 +150,56 @@ def scan_run(*, actor: User | None, as_of: dt.date | None = None, kind: str = Sc
         raised = alerts_refresh(run=run, scores=scores, subjects=subjects, config=config) if raises else 0
         run.alerts_raised = raised
         run.save(update_fields=["alerts_raised"])
+        if customer_ids is None and as_of == timezone.localdate():  # what today's updates after imports start from
+            ScanBasis.objects.filter(as_of__lte=as_of).delete()
+            ScanBasis.objects.create(run=run, as_of=as_of, settings_version=settings_row.version,
+                                     data=basis_pack(basis))
         audit_record(actor=actor, action="risk.scan.completed", obj=run, object_label=f"{run.as_of}",
                      changes={"as_of": {"before": None, "after": as_of.isoformat()},
                               "kind": {"before": None, "after": kind},
                               "subjects": {"before": None, "after": len(scores)},
                               "alerts_raised": {"before": None, "after": raised}})
     return ScanOutcome(run, evaluation, subjects, raised)
+
+
+def _basis_for(as_of: dt.date, version: int) -> tuple[ScanBasis, Basis] | None:
+    row = (ScanBasis.objects.filter(as_of=as_of, settings_version=version).select_related("run")
+           .order_by("-pk").first())
+    return (row, basis_unpack(bytes(row.data))) if row is not None else None
+
+
+def customers_written_after(basis: Basis, since: dt.datetime) -> set[int]:
+    """The customers whose data changed after the basis was read: orders and activities with higher ids, payments
+    recorded and opportunities changed since the basis's scan began."""
+    from kamguard.activities.models import Activity
+    from kamguard.contracts.models import Payment
+    from kamguard.sales.models import Opportunity
+
+    found: set[int] = set()
+    found.update(Order.objects.filter(pk__gt=basis.last_order_id).values_list("customer_id", flat=True).distinct())
+    found.update(Activity.objects.filter(pk__gt=basis.last_activity_id).values_list("customer_id", flat=True)
+                 .distinct())
+    found.update(Payment.objects.filter(recorded_at__gte=since).values_list("customer_id", flat=True).distinct())
+    found.update(Opportunity.objects.filter(updated_at__gte=since).values_list("customer_id", flat=True).distinct())
+    found.discard(None)  # type: ignore[arg-type]
+    return found
+
+
+def _known_scores(run: ScanRun, judged: set[int]) -> list[SubjectScore]:
+    """The full scan's scores of the customers and orders not judged again (for their managers' roll-ups)."""
+    rows = list(RiskScore.objects.filter(run=run, subject_type__in=(SubjectType.CUSTOMER.value, SubjectType.ORDER.value))
+                .values_list("subject_type", "subject_id", "score", "person_id"))
+    order_ids = [subject_id for kind, subject_id, _s, _p in rows if kind == SubjectType.ORDER.value]
+    order_customer: dict[int, int] = {}
+    for start in range(0, len(order_ids), 1000):
+        order_customer.update(Order.objects.filter(pk__in=order_ids[start:start + 1000]).values_list("pk", "customer_id"))
+    known = []
+    for kind, subject_id, score, person_id in rows:
+        customer = subject_id if kind == SubjectType.CUSTOMER.value else order_customer.get(subject_id)
+        if customer in judged:
+            continue
+        known.append(SubjectScore(SubjectType(kind), int(subject_id), score, (), {}, person_id))
+    return known
 
 
 def customers_touched_since(since: dt.datetime) -> list[int]:

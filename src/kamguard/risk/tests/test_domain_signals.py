@@ -376,3 +376,47 @@ def test_deliveries_are_not_judged_without_any_known_address() -> None:
 def test_transfer_of_an_irregular_customer_is_not_judged() -> None:
     flow = s.TransferFlow(1, 2, 3, 4, AS_OF, [0.0] * 11 + [500_000.0], [0.0] * 4)
     assert s.post_transfer_drop(flow).key == "post_transfer_drop.irregular"
+
+
+# ---------------------------------------------------------------- the same findings from counted data (the scan's shapes)
+
+
+@given(st.lists(st.tuples(st.sampled_from([1.0, 2.5, 3.0, 7.25, 100.0]), st.integers(0, 4)), min_size=1, max_size=12))
+def test_weighted_median_is_the_median_written_out(counted: list[tuple[float, int]]) -> None:
+    from kamguard.risk.domain.stats import mad, median, weighted_mad, weighted_median
+
+    written = [value for value, count in counted for _ in range(count)]
+    if not written:
+        with pytest.raises(ValueError):
+            weighted_median(counted)
+        return
+    assert weighted_median(counted) == median(written)
+    assert weighted_mad(counted) == mad(written)
+
+
+def test_price_norms_from_counted_samples_equal_those_from_the_lines() -> None:
+    data = (lines() + lines("p1 ", "A", n=5, discount=6.0) + lines("P2", "B", n=9, discount=3.0)
+            + [s.PriceLine(90 + i, 900 + i, 5, "P2", "B", 80.0 + i) for i in range(4)]
+            + [s.PriceLine(99, 999, 5, "P1", "A", 60.0, 100.0, 40.0)])
+    counted: dict[tuple[str, str, float, float | None, float | None], int] = {}
+    for line in data:
+        key = (line.product, line.tier, line.unit_price, line.list_price, line.discount_pct)
+        counted[key] = counted.get(key, 0) + 1
+    samples = [s.PriceSample(*key, lines=count) for key, count in counted.items()]
+    assert len(samples) < len(data)
+    assert s.price_norms(samples) == s.price_norms(data)
+    outlier = data[-1]
+    found = s.price_outliers([outlier], norms=s.price_norms(samples))
+    assert [(line, evidence.score, evidence.numbers) for line, evidence in found] == [
+        (line, evidence.score, evidence.numbers) for line, evidence in s.price_outliers(data) if line == outlier]
+    z = s.price_z(outlier.unit_price, outlier.list_price, outlier.discount_pct, s.price_norms(samples)[("p1", "A")])
+    assert z is not None and z > s.PriceParams().z_start
+
+
+def test_everyones_clustering_and_peer_loss_rates_at_once_equal_one_by_one() -> None:
+    quotes = [quote(i, 1 + i % 5, d) for i, d in enumerate([9.5, 3, 9.8, 4, 12, 9.9, 1, 8.5, 9.0, 2] * 3)]
+    quotes.append(quote(99, 6, 1.0, threshold=1.5))  # judged by nobody: its threshold is inside the band
+    together = s.discount_clusterings(quotes)
+    assert together == {m: s.discount_clustering(m, quotes) for m in range(1, 7)}
+    records = {m: s.LossRecord(m, late_closed=3 + m, late_lost=m) for m in range(1, 6)}
+    assert s.peer_loss_rates(records) == {m: s.peer_loss_rate(records, m) for m in records}

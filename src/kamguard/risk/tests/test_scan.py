@@ -235,3 +235,47 @@ def test_tasks_are_safe_with_no_data(world: Any) -> None:
     assert risk_scan_after_import.call(customer_ids=[]) == 0
     assert risk_scan_after_import.call(since="2026-01-01T00:00:00+00:00") == 0
     assert not ScanRun.objects.exists()
+
+
+def _judged(outcome: Any) -> dict[tuple[str, int], tuple[float, list[Any]]]:
+    return {(s.subject_type.value, s.subject_id): (round(s.score, 9), [e.to_json() for e in s.evidence])
+            for s in outcome.evaluation.scores}
+
+
+def test_update_after_an_import_starts_from_todays_basis_and_scores_as_a_full_scan_would(book: Book,
+                                                                                        world: Any) -> None:
+    from django.utils import timezone
+
+    from kamguard.contracts.models import Order, OrderLine
+    from kamguard.risk.models import ScanBasis
+    from kamguard.risk.services.scan import customers_touched_since
+
+    full = scan_run(actor=None)
+    assert ScanBasis.objects.get().run_id == full.run.pk
+    # given: an import brings orders (with lines, one far below the norm) for two customers, and calls for one
+    since = timezone.now()
+    rng = random.Random(5)
+    orders_and_visits(book.customers[1], book.customers[1].owner, today=book.today, rng=rng, periods=2, base=3e5)
+    orders_and_visits(book.customers[2], book.customers[2].owner, today=book.today, rng=rng, periods=1)
+    for order in Order.objects.filter(customer__in=book.customers[1:3], created_at__gte=since):
+        OrderLine.objects.bulk_create([OrderLine(order=order, product="阀门", unit_price=100 - k, list_price=100,
+                                                 discount_pct=k, amount=100) for k in range(10)])
+    far = Order.objects.filter(customer=book.customers[1], created_at__gte=since).first()
+    OrderLine.objects.create(order=far, product="阀门", unit_price=40, list_price=100, discount_pct=60, amount=40)
+    touched = customers_touched_since(since)
+    assert touched == sorted([book.customers[1].pk, book.customers[2].pk])
+    # when
+    update = scan_run(actor=None, kind="import", customer_ids=touched)
+    everyone = scan_run(actor=None, save=False)
+    # then: it started from the basis, and what it judged scores as the full scan of the same data does
+    assert update.run.scope["basis_run"] == full.run.pk
+    stored = {(t, i) for t, i in RiskScore.objects.filter(run=update.run).values_list("subject_type", "subject_id")}
+    assert ("order", far.pk) in stored and ("manager", book.customers[1].owner_id) in stored
+    incremental, fresh = _judged(update), _judged(everyone)
+    for key in stored:
+        if key[0] != "manager":
+            assert incremental[key] == fresh[key], key
+    # managers: their own signals as the full scan finds them
+    for key in (k for k in stored if k[0] == "manager"):
+        assert incremental[key][1] == fresh[key][1], key
+    assert update.evaluation.counts == everyone.evaluation.counts
