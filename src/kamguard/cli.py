@@ -1,6 +1,6 @@
 """The `kamguard` command: a thin front over Django's management commands.
 
-    kamguard serve | worker | scheduler | migrate | createadmin | demo | import | export | audit verify
+    kamguard serve | worker | scheduler | migrate | createadmin | demo | import | export | audit verify | reseal
              | dedupe check | dedupe scan | risk scan
 
 Configuration comes from KAMGUARD_* environment variables (see docs/configuration.md), so several
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "Audit trail commands: `kamguard audit verify`."),
     "dedupe": ("dedupe", "Duplicate check: `kamguard dedupe check NAME` / `kamguard dedupe scan`."),
     "risk": ("risk", "Risk engine: `kamguard risk scan [--as-of DATE] --json`."),
+    "reseal": ("reseal", "Re-seal stored secrets with the first key of KAMGUARD_FIELD_KEYS (key rotation)."),
     "check": ("check", "Check the configuration (add --deploy for production checks)."),
     "manage": ("", "Run any Django management command: kamguard manage COMMAND …"),
 }

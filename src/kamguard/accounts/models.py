@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kamguard.core.sealing import seal, unseal
+
 
 class UserSession(models.Model):
     """A signed-in browser session, so people and administrators can see and end them."""
@@ -58,10 +60,11 @@ class AccessToken(models.Model):
 
 
 class TOTPDevice(models.Model):
-    """A time-based one-time password authenticator (RFC 6238)."""
+    """A time-based one-time password authenticator (RFC 6238). The shared secret is stored sealed
+    (core.sealing): read and write it through `shared_secret`."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
-    secret = models.CharField(max_length=64)
+    secret = models.CharField(max_length=255)  # sealed; see shared_secret
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_used_step = models.BigIntegerField(default=0)  # refuses a code used twice
     created_at = models.DateTimeField(auto_now_add=True)
@@ -76,3 +79,12 @@ class TOTPDevice(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+    @property
+    def shared_secret(self) -> str:
+        """The base32 secret the authenticator app holds (unsealed on each read, never cached)."""
+        return unseal(self.secret)
+
+    @shared_secret.setter
+    def shared_secret(self, value: str) -> None:
+        self.secret = seal(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from importlib import import_module
 from typing import TYPE_CHECKING
@@ -17,10 +18,14 @@ from kamguard.accounts.domain import totp
 from kamguard.accounts.models import AccessToken, TOTPDevice, UserSession
 from kamguard.core.audit import audit_record
 from kamguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from kamguard.core.sealing import SealBroken
 from kamguard.org.domain.roles import Right
 
 if TYPE_CHECKING:
     from kamguard.org.models import User
+
+logger = logging.getLogger(__name__)
+
 
 TOKEN_SCOPES = ("read", "write")
 TOKEN_MAX_DAYS = 365
@@ -184,7 +189,7 @@ def totp_device_confirmed(user: User) -> TOTPDevice | None:
 
 
 def totp_provisioning_uri(device: TOTPDevice) -> str:
-    return totp.provisioning_uri(secret=device.secret, account=device.user.get_username(),
+    return totp.provisioning_uri(secret=device.shared_secret, account=device.user.get_username(),
                                  issuer=str(getattr(settings, "TOTP_ISSUER", "KAMGuard")))
 
 
@@ -196,19 +201,37 @@ def totp_enrolment_start(*, actor: User) -> TOTPDevice:
         raise Conflict(_("You already have an authenticator. Reset it first (this needs your password)."),
                        code="totp_already_enrolled")
     if existing is not None:
+        if _readable_secret(existing) is None:  # sealed under a key no longer configured: start afresh
+            existing.shared_secret = totp.new_secret()
+            existing.save(update_fields=["secret"])
         return existing
     try:
         with transaction.atomic():
-            device = TOTPDevice.objects.create(user=actor, secret=totp.new_secret())
+            device = TOTPDevice(user=actor)
+            device.shared_secret = totp.new_secret()
+            device.save(force_insert=True)
     except IntegrityError:  # two tabs started enrolment at once: use the one that won
         return TOTPDevice.objects.get(user=actor)
     audit_record(actor=actor, action="auth.totp.enrolment_started", obj=actor)
     return device
 
 
+def _readable_secret(device: TOTPDevice) -> str | None:
+    """The device's secret, or None when no configured key opens it (KAMGUARD_FIELD_KEYS lost the key)."""
+    try:
+        return device.shared_secret
+    except SealBroken:
+        logger.error("The authenticator secret of user %s cannot be opened with KAMGUARD_FIELD_KEYS.", device.user_id)
+        return None
+
+
 def _accept_code(device: TOTPDevice, code: str) -> int | None:
     """Consume `code` for `device`: a conditional update, so one code works once even when sent twice at once."""
-    step = totp.matching_step(secret=device.secret, code=code, at=timezone.now().timestamp(),
+    secret = _readable_secret(device)
+    if secret is None:
+        raise Conflict(_("Your authenticator can no longer be checked because the server's keys have changed. Ask an "
+                         "administrator to reset your second factor."), code="totp_unreadable")
+    step = totp.matching_step(secret=secret, code=code, at=timezone.now().timestamp(),
                               last_used_step=device.last_used_step)
     if step is None:
         return None

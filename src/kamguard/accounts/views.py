@@ -148,6 +148,8 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.totp_verify(user=user, code=form.cleaned_data["code"])
+        except Conflict as exc:  # the authenticator cannot be checked at all (keys changed): say so, count nothing
+            form_apply_error(form, exc)
         except (ValidationFailed, NotFound) as exc:
             form_apply_error(form, exc)
             user_login_failed.send(sender=__name__, credentials=credentials, request=request)
@@ -210,7 +212,8 @@ def totp_enrol(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your authenticator is set up. From now on, sign-in asks for a code."))
             return redirect(_safe_next(request, request.GET.get("next")))
     uri = services.totp_provisioning_uri(device)
-    secret_groups = " ".join(device.secret[i:i + 4] for i in range(0, len(device.secret), 4))
+    shared = device.shared_secret
+    secret_groups = " ".join(shared[i:i + 4] for i in range(0, len(shared), 4))
     return render(request, "accounts/totp_enrol.html", {
         "form": form, "qr": _qr_data_uri(uri), "secret": secret_groups,
         "required": services.totp_required(user),  # type: ignore[arg-type]

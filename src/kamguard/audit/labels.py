@@ -23,6 +23,7 @@ ACTION_LABELS: dict[str, Any] = {
     "auth.token.revoked": _("Access token revoked"),
     "auth.totp.enrolment_started": _("Second factor enrolment started"),
     "auth.totp.enrolled": _("Second factor enrolled"),
+    "auth.secrets.resealed": _("Stored secrets re-sealed with a new key"),
     "auth.totp.verified": _("Second factor verified"),
     "auth.totp.reset": _("Second factor reset"),
     # access

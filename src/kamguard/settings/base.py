@@ -24,6 +24,9 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 # Key for the audit trail's hash chain. Keep it stable: changing it makes old events fail verification.
 AUDIT_CHAIN_KEY = env_str("KAMGUARD_AUDIT_KEY", SECRET_KEY)
+# Keys that seal secrets kept in the database (core.sealing): the first seals, all open. Rotate by putting a new
+# key first, running `kamguard reseal`, then dropping the old one.
+FIELD_KEYS = env_list("KAMGUARD_FIELD_KEYS", [SECRET_KEY])
 
 ALLOWED_HOSTS = env_list("KAMGUARD_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("KAMGUARD_CSRF_TRUSTED_ORIGINS", [])

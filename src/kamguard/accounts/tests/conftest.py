@@ -20,7 +20,7 @@ def sign_in(client: Client, username: str, password: str = PASSWORD, **extra: ob
 
 
 def code_now(device: TOTPDevice, offset_steps: int = 0) -> str:
-    return pyotp.TOTP(device.secret).at(time.time() + 30 * offset_steps)
+    return pyotp.TOTP(device.shared_secret).at(time.time() + 30 * offset_steps)
 
 
 def enrol(user) -> TOTPDevice:  # type: ignore[no-untyped-def]
