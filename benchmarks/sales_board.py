@@ -346,8 +346,9 @@ def run(args: argparse.Namespace, database: BenchDatabase, *, built: bool) -> in
 
     def list_call(viewer: Any, **filters: Any) -> Any:
         """As the list page does: the count, then the first page (read in index order when the count is large)."""
-        count = selectors.opportunity_count(viewer=viewer, **filters)
-        qs = selectors.opportunity_list(viewer=viewer, large=count > selectors.LARGE_LIST, **filters)
+        visible = selectors.opportunity_visible(viewer=viewer)
+        count = selectors.opportunity_count(viewer=viewer, visible=visible, **filters)
+        qs = selectors.opportunity_list(viewer=viewer, large=count > selectors.LARGE_LIST, visible=visible, **filters)
         rows = list(qs[:PAGE_SIZE])
         return count, len(rows)
 

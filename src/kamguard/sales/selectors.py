@@ -7,7 +7,7 @@
 - Forecasts: the managers in the viewer's data scope (a manager: their own).
 
 Functions (keyword-only, viewer first):
-- `opportunity_visibility_q(viewer) -> Q`
+- `opportunity_visibility_q(viewer) -> Q`; `opportunity_visible(*, viewer) -> VisibleCustomers` (read once, `.q()`)
 - `opportunity_list(*, viewer, search="", stage="", outcome="", owner_id=None, team_id=None, customer_id=None,
    sort="-created") -> QuerySet[Opportunity]`
 - `opportunity_get(*, viewer, opportunity_id) -> Opportunity`
@@ -68,18 +68,37 @@ OPPORTUNITY_SORTS = {
 }
 
 
-def opportunity_visibility_q(viewer: User, *, field: str = "customer") -> Q:
-    if not viewer.is_authenticated or not viewer.is_active:
-        return NOTHING
+@dataclass(frozen=True)
+class VisibleCustomers:
+    """The customers whose opportunities a viewer sees, read once (`opportunity_visible`): everything, nothing,
+    or their ids — a literal list up to VISIBLE_IDS (index lookups: a subquery with ORs scans the opportunities),
+    the subquery beyond."""
+
+    everything: bool = False
+    nothing: bool = False
+    ids: list[int] | QuerySet[Customer, int] | None = None
+
+    def q(self, field: str = "customer") -> Q:
+        if self.nothing:
+            return NOTHING
+        if self.everything:
+            return Q()
+        return Q(**{f"{field}__in": self.ids})
+
+
+def opportunity_visible(*, viewer: User) -> VisibleCustomers:
+    """What the viewer sees, for a page that asks twice (the count and the rows) to read it once."""
+    if not viewer.is_authenticated or not viewer.is_active or viewer.scope == Scope.NONE:
+        return VisibleCustomers(nothing=True)
     if viewer.scope == Scope.ALL:
-        return Q()
-    if viewer.scope == Scope.NONE:
-        return NOTHING
+        return VisibleCustomers(everything=True)
     visible = Customer.objects.filter(customer_visibility_q(viewer)).values_list("pk", flat=True).order_by()
     ids = list(visible[:VISIBLE_IDS + 1])
-    if len(ids) <= VISIBLE_IDS:  # a literal list: index lookups (a subquery with ORs scans the opportunities)
-        return Q(**{f"{field}__in": ids})
-    return Q(**{f"{field}__in": visible})
+    return VisibleCustomers(ids=ids if len(ids) <= VISIBLE_IDS else visible)
+
+
+def opportunity_visibility_q(viewer: User, *, field: str = "customer") -> Q:
+    return opportunity_visible(viewer=viewer).q(field)
 
 
 # Up to this many visible customers, their ids are read first and given as a list.
@@ -93,7 +112,8 @@ LARGE_LIST = 5000
 
 def opportunity_list(*, viewer: User, search: str = "", stage: str = "", outcome: str = "",
                      owner_id: int | None = None, team_id: int | None = None, customer_id: int | None = None,
-                     sort: str = "-created", large: bool | None = None) -> QuerySet[Opportunity]:
+                     sort: str = "-created", large: bool | None = None,
+                     visible: VisibleCustomers | None = None) -> QuerySet[Opportunity]:
     """The opportunities of customers the viewer may see. When the caller knows how many match (the page
     counts them first), it says so, and the plan follows:
     - `large=True` (more than LARGE_LIST): keeps the database from using the customer index for the visibility
@@ -101,13 +121,17 @@ def opportunity_list(*, viewer: User, search: str = "", stage: str = "", outcome
     - `large=False` (at most LARGE_LIST): sorts by an expression no index matches (`COALESCE(x, x)`: the same
       order), so the matching rows are read through the visibility index and sorted — at most LARGE_LIST of
       them, instead of walking the sort order's index past every row the viewer may not see;
-    - None (not known: the API, single rows): the database chooses."""
+    - None (not known: the API, single rows): the database chooses.
+    `visible`: what `opportunity_visible(viewer=viewer)` gave for this same viewer, when the caller already read
+    it (the page: for the count, then the rows)."""
     qs: QuerySet[Opportunity]
+    if visible is None:
+        visible = opportunity_visible(viewer=viewer)
     if large:
         qs = Opportunity.objects.alias(customer_unindexed=F("customer_id") + Value(0)).filter(
-            opportunity_visibility_q(viewer, field="customer_unindexed"))
+            visible.q("customer_unindexed"))
     else:
-        qs = Opportunity.objects.filter(opportunity_visibility_q(viewer))
+        qs = Opportunity.objects.filter(visible.q())
     qs = qs.select_related("customer", "owner", "stage")
     term = search.strip()
     if term:

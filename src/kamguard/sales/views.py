@@ -168,8 +168,9 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         outcome = ""
     filters: dict[str, Any] = {"search": _text(request.GET, "q"), "stage": _text(request.GET, "stage", 32), "outcome": outcome,
                "owner_id": _int(request, "person"), "team_id": _int(request, "team"), "sort": sort}
-    count = selectors.opportunity_count(viewer=viewer, **filters)
-    qs = selectors.opportunity_list(viewer=viewer, large=count > selectors.LARGE_LIST, **filters)
+    visible = selectors.opportunity_visible(viewer=viewer)  # read once for the count and the rows
+    count = selectors.opportunity_count(viewer=viewer, visible=visible, **filters)
+    qs = selectors.opportunity_list(viewer=viewer, large=count > selectors.LARGE_LIST, visible=visible, **filters)
     paginator = Paginator(qs, PAGE_SIZE)
     paginator.__dict__["count"] = min(count, selectors.COUNT_CAP)  # counted once above (the cached property)
     page = paginator.get_page(request.GET.get("page"))

@@ -204,3 +204,21 @@ def test_every_sort_gives_the_same_order_whatever_the_plan(world, sales, visits)
             # then the same rows in the same order
             assert orders[False] == orders[None] == orders[True], (persona, sort)
             assert len(orders[None]) == opportunity_count(viewer=viewer)
+
+
+def test_list_page_reads_the_visible_customers_once(world, sales, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    for persona, shown in (("sam", True), ("alice", True), ("carol", False), ("audrey", True)):
+        client = client_for(world.person(persona))
+        # when the list page counts and lists a viewer's opportunities
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("sales:opportunity_list"), {"stage": "qualified", "sort": "-amount"})
+        # then it shows what the viewer may see, having read their visible customers once (none for scope "all")
+        assert response.status_code == 200
+        assert (sales.opp.name in response.content.decode()) is shown, persona
+        reads = [q["sql"] for q in captured.captured_queries
+                 if q["sql"].startswith('SELECT "customers_customer"."id" AS "pk" FROM "customers_customer"')]
+        assert len(reads) == (0 if persona == "audrey" else 1), (persona, reads)
