@@ -226,9 +226,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     today = timezone.localdate()
     out = io.StringIO()
     out.write("external_id,customer,order_date,amount,product,quantity,unit_price,list_price,discount_pct\n")
+    tag = f"{int(time.time()):x}"  # new external ids each run: on a reused database they are new orders again
     for i in range(INCREMENTAL_ORDERS):
         name, price = PRODUCTS[i % len(PRODUCTS)]
-        out.write(f"INC{i:06d},C{rng.randrange(total):07d},{(today - dt.timedelta(days=rng.randrange(1, 30))).isoformat()},"
+        out.write(f"INC{tag}-{i:06d},C{rng.randrange(total):07d},{(today - dt.timedelta(days=rng.randrange(1, 30))).isoformat()},"
                   f"{price * 2},{name},2,{price},{price},0\n")
     started_at = timezone.now()
     started = time.perf_counter()
