@@ -112,11 +112,14 @@ class OrdersKind(Kind):
         keyed = list(keyed_rows(rows, ctx.fail).items())
         scope = _Scope(ctx.actor)
         people: dict[str, int | None] = {}
+        known: dict[int, set[str]] = {}
         for start in range(0, len(keyed), BATCH):
-            self._batch(ctx, keyed[start:start + BATCH], scope, people)
+            self._batch(ctx, keyed[start:start + BATCH], scope, people, known)
 
     def _batch(self, ctx: ImportContext, chunk: list[tuple[str, tuple[int, dict[str, str]]]], scope: _Scope,
-               people: dict[str, int | None]) -> None:
+               people: dict[str, int | None], known: dict[int, set[str]]) -> None:
+        """`known`: the address keys of each customer read so far in this import, with the addresses of the
+        orders it created since (a customer whose order is changed by a row is read again)."""
         today = timezone.localdate()
         existing = {o["external_id"]: o for o in Order.objects.filter(external_id__in=[k for k, _r in chunk]).values(
             "pk", "external_id", *ORDER_UPDATE_FIELDS)}
@@ -156,10 +159,11 @@ class OrdersKind(Kind):
         owners = services.owners_on((v["customer_id"], v["order_date"]) for _n, k, v in parsed
                                     if v["manager_id"] is None and k not in existing)
         fallback = {c["pk"]: c["owner_id"] for c in customers.values()}
-        known = services.known_addresses({v["customer_id"] for _n, k, v in parsed
-                                          if k not in existing and v["delivery_address"]})
+        known.update(services.known_addresses({v["customer_id"] for _n, k, v in parsed
+                                               if k not in existing and v["delivery_address"]} - set(known)))
         new: list[tuple[int, str, _NewOrder, dict[str, Any]]] = []
         findings: list[DataQualityFinding] = []
+        stale: set[int] = set()
         for number, key, values in parsed:
             if values["manager_id"] is None and key not in existing:
                 owner = owners.get((values["customer_id"], values["order_date"]))
@@ -172,6 +176,7 @@ class OrdersKind(Kind):
             if current is not None:
                 if any(current[f] != values[f] for f in ORDER_UPDATE_FIELDS):
                     ctx.attempt(number, key, partial(self._update, ctx, Order.objects.get(pk=current["pk"]), values))
+                    stale.update((current["customer_id"], values["customer_id"]))
                 else:
                     ctx.succeed(number, key, RowStatus.UNCHANGED)
                 continue
@@ -189,6 +194,8 @@ class OrdersKind(Kind):
         if new:
             self._write(ctx, new)
         services.findings_add_many(findings)
+        for customer_id in stale:  # read again in the next batch, as the changed order now stands
+            known.pop(customer_id, None)
 
     @staticmethod
     def _parse(row: dict[str, str], problems: Problems, today: dt.date) -> dict[str, Any]:

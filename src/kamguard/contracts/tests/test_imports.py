@@ -85,6 +85,35 @@ def test_orders_new_address_finding(world: Any, book: Book) -> None:
     assert found == [(FindingKind.NEW_ADDRESS, "order:O-2")]  # hz had no known address: nothing to compare
 
 
+@pytest.mark.parametrize("batch", [1, 2, 2000])
+def test_orders_known_addresses_across_batches(world: Any, book: Book, monkeypatch: pytest.MonkeyPatch,
+                                               batch: int) -> None:
+    """Whatever the batch size, an address first seen in the file is known to the rows after it; the address an
+    earlier row changed an order to is known from the next batch on (the addresses read once per import are read
+    again for a customer whose order changed)."""
+    from kamguard.contracts import imports
+
+    an_order(book.acme, external_id="O-OLD", delivery_address="上海市浦东新区张江路100号")
+    monkeypatch.setattr(imports, "BATCH", batch)
+    import_run(actor=None, kind="orders", file_format="csv", data=_csv(
+        f"O-1,C-ACME,{_day(2)},100,,,,,广州市天河区体育西路1号,",  # new
+        f"O-2,C-ACME,{_day(2)},100,,,,,广州市天河区体育西路1号,",  # seen in row 2
+        f"O-3,C-ACME,{_day(1)},100,,,,,深圳市南山区科技园1号,",  # new
+        f"O-4,C-ACME,{_day(1)},100,,,,,深圳市南山区科技园1号,"))  # seen in row 4
+    assert sorted(DataQualityFinding.objects.values_list("subject", flat=True)) == ["order:O-1", "order:O-3"]
+    order = Order.objects.get(external_id="O-OLD")
+    import_run(actor=None, kind="orders", file_format="csv", data=_csv(
+        f"O-7,C-ACME,{_day(1)},100,,,,,广州市天河区体育西路1号,",  # known: the customer's addresses are read
+        f"O-OLD,C-ACME,{order.order_date.isoformat()},{order.amount},,,,,成都市武侯区天府大道1号,",  # changed
+        f"O-5,C-ACME,{_day(1)},100,,,,,成都市武侯区天府大道1号,",  # the changed order's address
+        f"O-6,C-ACME,{_day(1)},100,,,,,西安市雁塔区高新路1号,"))  # new
+    assert Order.objects.get(external_id="O-OLD").delivery_address == "成都市武侯区天府大道1号"
+    expected = ["order:O-1", "order:O-3", "order:O-6"]
+    if batch > 2:  # O-5 in the same batch as the change: compared with the addresses read before it
+        expected.insert(2, "order:O-5")
+    assert sorted(DataQualityFinding.objects.values_list("subject", flat=True)) == expected
+
+
 def test_orders_import_scope(world: Any, book: Book) -> None:
     data = _csv(f"O-1,C-ACME,{_day(1)},100,,,,,,", f"O-2,C-WEST,{_day(1)},100,,,,,,")
     report = import_run(actor=world.sue, kind="orders", file_format="csv", data=data)
