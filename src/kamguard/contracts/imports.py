@@ -13,7 +13,7 @@ due); a row that changes a payment already imported goes through `payment_update
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from kamguard.contracts.models import (
 from kamguard.core.audit import audit_record
 from kamguard.core.io.inserts import plain_rows_insert, rows_insert
 from kamguard.core.io.kinds.common import Problems, date_parse, keyed_rows
+from kamguard.core.io.lookups import keys_in
 from kamguard.core.io.registry import Kind, kind_register
 from kamguard.core.io.report import RowStatus
 from kamguard.core.io.runner import RowInvalid
@@ -121,14 +122,15 @@ class OrdersKind(Kind):
         """`known`: the address keys of each customer read so far in this import, with the addresses of the
         orders it created since (a customer whose order is changed by a row is read again)."""
         today = timezone.localdate()
-        existing = {o["external_id"]: o for o in Order.objects.filter(external_id__in=[k for k, _r in chunk]).values(
+        existing = {o["external_id"]: o for o in Order.objects.filter(
+            keys_in(Order, "external_id", [k for k, _r in chunk])).order_by().values(
             "pk", "external_id", *ORDER_UPDATE_FIELDS)}
-        customers = {c["external_id"]: c for c in Customer.objects.filter(
-            external_id__in={r.get("customer", "") for _k, (_n, r) in chunk}).values(
+        customers = {c["external_id"]: c for c in Customer.objects.filter(keys_in(
+            Customer, "external_id", {r.get("customer", "") for _k, (_n, r) in chunk})).order_by().values(
             "pk", "external_id", "owner_id", "name")}
         wanted = {r.get("manager", "") for _k, (_n, r) in chunk} - set(people) - {""}
         if wanted:
-            found = dict(User.objects.filter(external_id__in=wanted).values_list("external_id", "pk"))
+            found = dict(User.objects.filter(keys_in(User, "external_id", wanted)).values_list("external_id", "pk"))
             people.update({key: found.get(key) for key in wanted})
         parsed: list[tuple[int, str, dict[str, Any]]] = []
         lost: list[DataQualityFinding] = []
@@ -254,16 +256,19 @@ class OrdersKind(Kind):
                            for _n, _k, o, _v in new], returning_ids=True)
         for (_n, _k, order, _v), pk in zip(new, ids, strict=True):
             order.pk = pk
-        lines = []
-        for _n, _key, order, values in new:
-            if values["product"]:
-                quantity, unit_price = _line_price(values)
-                lines.append((order.pk, values["product"], money(quantity), money(unit_price),
-                              money(values["list_price"]) if values["list_price"] is not None else None,
-                              money(values["discount_pct"]) if values["discount_pct"] is not None else None,
-                              money(values["amount"])))
-        _insert(OrderLine, ("order_id", "product", "quantity", "unit_price", "list_price", "discount_pct", "amount"),
-                lines)
+
+        def lines() -> Iterator[tuple[Any, ...]]:  # made while COPY sends the earlier ones
+            for _n, _key, order, values in new:
+                if values["product"]:
+                    quantity, unit_price = _line_price(values)
+                    yield (order.pk, values["product"], money(quantity), money(unit_price),
+                           money(values["list_price"]) if values["list_price"] is not None else None,
+                           money(values["discount_pct"]) if values["discount_pct"] is not None else None,
+                           money(values["amount"]))
+
+        if any(values["product"] for _n, _k, _o, values in new):
+            _insert(OrderLine, ("order_id", "product", "quantity", "unit_price", "list_price", "discount_pct",
+                                "amount"), lines())
         summary = _("Order %(number)s: %(amount)s %(currency)s (ERP)")
         data_field = TimelineEntry._meta.get_field("data")
         moments: dict[dt.date, Any] = {}
@@ -271,11 +276,11 @@ class OrdersKind(Kind):
             if o.order_date not in moments:
                 moments[o.order_date] = ops.adapt_datetimefield_value(
                     timezone.make_aware(dt.datetime.combine(o.order_date, NOON)))
-        _insert(TimelineEntry, ("customer_id", "occurred_at", "kind", "actor_id", "summary", "data"), [(
+        _insert(TimelineEntry, ("customer_id", "occurred_at", "kind", "actor_id", "summary", "data"), ((
             o.customer_id, moments[o.order_date], "contracts.order", actor_id,
             (summary % {"number": o.number or o.external_id, "amount": o.amount, "currency": o.currency})[:400],
             data_field.get_db_prep_save({"order_id": o.pk, "amount": str(o.amount)}, connection))
-            for _n, _k, o, _v in new])
+            for _n, _k, o, _v in new))
         first, last = new[0][2], new[-1][2]
         audit_record(actor=ctx.actor, action="contracts.order.imported", object_type="contracts.order",
                      object_id=f"{first.pk}-{last.pk}", object_label=f"{first.external_id} … {last.external_id}",
@@ -348,7 +353,7 @@ def _line_price(values: dict[str, Any]) -> tuple[Decimal, Decimal]:
     return quantity, unit_price
 
 
-def _insert(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _insert(model: Any, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
     """Rows of values already adapted for the database (`executemany` on SQLite, `COPY` on PostgreSQL)."""
     meta = model._meta
     plain_rows_insert(meta.db_table, [meta.get_field(c).column for c in columns], rows)

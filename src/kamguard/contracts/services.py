@@ -43,6 +43,7 @@ from kamguard.contracts.models import (
 from kamguard.core.audit import AuditEntry, audit_record, audit_record_many, snapshot
 from kamguard.core.errors import Conflict, DomainError, NotFound, PermissionRefused, ValidationFailed
 from kamguard.core.io.inserts import instances_insert
+from kamguard.core.io.lookups import keys_in
 from kamguard.customers.models import Customer, OwnershipChange
 from kamguard.customers.selectors import customer_visibility_q
 from kamguard.customers.services.common import timeline_add
@@ -145,7 +146,7 @@ def owners_on(pairs: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date],
         return {}
     history: dict[int, list[tuple[dt.datetime, int | None]]] = {}
     for customer_id, at, owner_id in OwnershipChange.objects.filter(
-            customer_id__in={c for c, _d in wanted}).order_by("effective_at", "pk").values_list(
+            keys_in(OwnershipChange, "customer_id", {c for c, _d in wanted})).order_by("effective_at", "pk").values_list(
             "customer_id", "effective_at", "to_owner_id"):
         history.setdefault(customer_id, []).append((at, owner_id))
     found: dict[tuple[int, dt.date], int | None] = {}
@@ -531,9 +532,10 @@ def known_addresses(customer_ids: Iterable[int]) -> dict[int, set[str]]:
     """Address keys seen for each customer: its own address, earlier orders' and deliveries' addresses."""
     ids = list(set(customer_ids))
     known: dict[int, set[str]] = {pk: set() for pk in ids}
-    for pk, address in Customer.objects.filter(pk__in=ids).exclude(address="").values_list("pk", "address"):
+    for pk, address in Customer.objects.filter(keys_in(Customer, "id", ids)).exclude(address="").order_by(
+            ).values_list("pk", "address"):
         known[pk].add(rules.address_key(address))
-    for pk, address in Order.objects.filter(customer_id__in=ids).exclude(delivery_address="").values_list(
+    for pk, address in Order.objects.filter(keys_in(Order, "customer_id", ids)).exclude(delivery_address="").values_list(
             "customer_id", "delivery_address").distinct():
         known[pk].add(rules.address_key(address))
     for pk, address in Delivery.objects.filter(order__customer_id__in=ids).values_list(

@@ -24,7 +24,7 @@ No signals are sent and no model validation runs: the callers are services that 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -113,32 +113,39 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     all_fields: list[models.Field[Any, Any]] = [*fields, *missing]  # type: ignore[list-item]
     adapters = [_adapter(field) for field in all_fields]
     fillers = [_filler(field) for field in missing]
-    values: list[Sequence[Any]] = []
     for row in rows:
         if len(row) != len(columns):
             raise ValueError(f"{model.__name__}: {len(columns)} values expected, {len(row)} given")
-        full = [*row, *(fill() for fill in fillers)] if fillers else row
-        values.append([value if adapt is None or value is None else adapt(value)
-                       for adapt, value in zip(adapters, full, strict=True)])
+
+    def adapted() -> Iterator[list[Any]]:
+        for row in rows:
+            full = [*row, *(fill() for fill in fillers)] if fillers else row
+            yield [value if adapt is None or value is None else adapt(value)
+                   for adapt, value in zip(adapters, full, strict=True)]
+
     table, names = str(meta.db_table), [str(field.column) for field in all_fields]
     if connection.vendor == "postgresql":
-        ids: list[int] = []
-        if returning_ids:
-            ids = _next_ids(table, str(pk.column), len(values))
-            names.insert(0, str(pk.column))
-            values = [[pk_value, *row] for pk_value, row in zip(ids, values, strict=True)]
-        _copy(table, names, values)
+        # The rows are adapted while COPY sends them: the server stores the first ones while this process
+        # prepares the next (the two cores work at once).
+        if not returning_ids:
+            _copy(table, names, adapted())
+            return []
+        ids = _next_ids(table, str(pk.column), len(rows))
+        names.insert(0, str(pk.column))
+        _copy(table, names, ([pk_value, *row] for pk_value, row in zip(ids, adapted(), strict=True)))
         return ids
+    values = list(adapted())
     if not returning_ids:
         plain_rows_insert(table, names, values)
         return []
     return _values_insert(table, names, values, returning=str(pk.column))
 
 
-def plain_rows_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def plain_rows_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Rows whose values both drivers take as they are (text, numbers, None, or values already adapted) into a
-    table, e.g. a temporary one: `executemany` on SQLite, `COPY … FROM STDIN` on PostgreSQL."""
-    if not rows:
+    table, e.g. a temporary one: `executemany` on SQLite, `COPY … FROM STDIN` on PostgreSQL. `rows` may be a
+    generator: on PostgreSQL each row is then made while the earlier ones are being stored."""
+    if isinstance(rows, Sequence) and not rows:
         return
     if connection.vendor == "postgresql":
         _copy(table, columns, rows)
@@ -146,7 +153,7 @@ def plain_rows_insert(table: str, columns: Sequence[str], rows: Sequence[Sequenc
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-                           f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+                           f"VALUES ({', '.join(['%s'] * len(columns))})", rows)  # type: ignore[arg-type]  # a generator: the driver iterates it
 
 
 def _values_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, returning: str) -> list[int]:
@@ -175,7 +182,7 @@ def _next_ids(table: str, column: str, count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """PostgreSQL `COPY … FROM STDIN`: one round trip, values dumped by psycopg as a query's would be."""
     quote = connection.ops.quote_name
     # The driver's cursor (Django's has no copy()), its errors turned into Django's (IntegrityError …).

@@ -85,3 +85,24 @@ def test_ordering_parents_first_and_loops():
     assert set(result.cycles) == {"x", "y", "s"}
     assert result.cycles["x"] == ["x", "y"] and result.cycles["s"] == ["s"]
     assert result.below_cycle == {"z": "x"}
+
+
+def test_csv_rows_as_the_generic_reader_makes_them():
+    """The CSV reader's own row loop gives what `_row_dict` gives for every shape of row: an unnamed column
+    skipped, short rows filled with empty cells, extra cells ignored, cells stripped, blank rows dropped."""
+    import csv
+    import io
+
+    from kamguard.core.io.formats import _header, _row_dict
+
+    for text in ("external_id, Name ,,note\n A ,甲,x, n \nB\n,,zzz\nC,乙,,,extra\n \t,\n",
+                 "external_id,name\n A , 甲 \nB\n , \nC,乙,extra\n"):
+        table = table_read(text.encode(), Format.CSV)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        columns = _header(next(reader))
+        expected = [(n, row) for n, cells in enumerate(reader, start=2)
+                    if (row := _row_dict(columns, cells, n)) is not None]
+        assert table.columns == columns
+        assert table.rows == expected
+    assert table_read(b"external_id,,note\n A ,x, n \n,zzz,\n", Format.CSV).rows == [
+        (2, {"external_id": "A", "note": "n"})]
