@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -122,6 +122,7 @@ class OrdersKind(Kind):
         """`known`: the address keys of each customer read so far in this import, with the addresses of the
         orders it created since (a customer whose order is changed by a row is read again)."""
         today = timezone.localdate()
+        terms = dt.timedelta(days=services.payment_days())
         existing = {o["external_id"]: o for o in Order.objects.filter(
             keys_in(Order, "external_id", [k for k, _r in chunk])).order_by().values(
             "pk", "external_id", *ORDER_UPDATE_FIELDS)}
@@ -136,7 +137,7 @@ class OrdersKind(Kind):
         lost: list[DataQualityFinding] = []
         for key, (number, row) in chunk:
             problems = Problems()
-            values = self._parse(row, problems, today)
+            values = self._parse(row, problems, today, terms)
             customer = customers.get(row.get("customer", ""))
             if row.get("customer") and customer is None:
                 problems.add("customer", _("Unknown customer %(id)s: kept as a data-quality finding.") % {
@@ -200,7 +201,8 @@ class OrdersKind(Kind):
             known.pop(customer_id, None)
 
     @staticmethod
-    def _parse(row: dict[str, str], problems: Problems, today: dt.date) -> dict[str, Any]:
+    def _parse(row: dict[str, str], problems: Problems, today: dt.date, terms: dt.timedelta) -> dict[str, Any]:
+        """`terms`: how long after the order its payment is due when the row does not say."""
         order_date = date_parse(row.get("order_date", ""), "order_date", problems)
         if order_date is None and not row.get("order_date"):
             problems.add("order_date", _("This field is required."))
@@ -219,7 +221,7 @@ class OrdersKind(Kind):
                 "value": status, "choices": ", ".join(OrderStatus.values)})
         due_on = date_parse(row.get("due_on", ""), "due_on", problems)
         if due_on is None and order_date is not None:
-            due_on = order_date + dt.timedelta(days=services.payment_days())
+            due_on = order_date + terms
         elif due_on is not None and order_date is not None and due_on < order_date:
             problems.add("due_on", _("Payment cannot be due before the order."))
         currency = (row.get("currency") or "CNY").strip().upper()
@@ -244,7 +246,8 @@ class OrdersKind(Kind):
         path; `COPY` on PostgreSQL, the orders' new ids drawn from the sequence first, multi-row inserts on
         SQLite), and one audit event for the batch listing every order it created (id, external id, customer,
         manager, date, amount)."""
-        ops = connection.ops
+        db = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: a thread-local look-up at every use
+        ops = db.ops
         now = timezone.now()
         actor_id = ctx.actor.pk if ctx.actor is not None else None
         money = ops.adapt_decimalfield_value
@@ -279,7 +282,7 @@ class OrdersKind(Kind):
         _insert(TimelineEntry, ("customer_id", "occurred_at", "kind", "actor_id", "summary", "data"), ((
             o.customer_id, moments[o.order_date], "contracts.order", actor_id,
             (summary % {"number": o.number or o.external_id, "amount": o.amount, "currency": o.currency})[:400],
-            data_field.get_db_prep_save({"order_id": o.pk, "amount": str(o.amount)}, connection))
+            data_field.get_db_prep_save({"order_id": o.pk, "amount": str(o.amount)}, db))
             for _n, _k, o, _v in new))
         first, last = new[0][2], new[-1][2]
         audit_record(actor=ctx.actor, action="contracts.order.imported", object_type="contracts.order",

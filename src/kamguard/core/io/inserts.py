@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 # Field types whose values Django hands to both drivers unchanged (get_db_prep_save is the identity for
@@ -50,10 +51,24 @@ def _adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     if isinstance(field, models.ForeignKey) and field.target_field.get_internal_type() in _PASS_THROUGH:
         return None
 
-    def generic(value: Any) -> Any:
-        return field.get_db_prep_save(value, connection)
+    # The connection itself, not the `django.db.connection` proxy (a thread-local look-up at every use).
+    db = connections[DEFAULT_DB_ALIAS]
 
-    ops = connection.ops
+    def generic(value: Any) -> Any:
+        return field.get_db_prep_save(value, db)
+
+    ops = db.ops
+    if isinstance(field, models.DecimalField):
+        adapt_decimal, to_python = ops.adapt_decimalfield_value, field.to_python
+        digits, places = field.max_digits, field.decimal_places
+
+        def decimal_value(value: Any) -> Any:
+            # What get_db_prep_value ends in for a finite Decimal (its to_python copies it).
+            if type(value) is Decimal and value.is_finite():
+                return adapt_decimal(to_python(value), digits, places)
+            return generic(value)
+
+        return decimal_value
     if internal == "DateTimeField":
         adapt_datetime = ops.adapt_datetimefield_value
         # SQLite stores UTC as naive text (str of make_naive(value, UTC)): a time already at offset zero is that
