@@ -1,8 +1,8 @@
 """Kinds `orders` and `payments`: ERP intake by file, API or the signed webhook.
 
 Orders are written in batches (one query per batch for customers, people, existing orders, owners on the order
-date and known addresses; bulk inserts of orders, lines, timeline entries and audit events), so a large ERP
-extract imports at well over 10,000 rows a second. A row for an unknown customer is reported and kept as a
+date and known addresses; bulk inserts of orders, lines, timeline entries and audit events; measured in docs/contracts.md,
+"Performance"). A row for an unknown customer is reported and kept as a
 data-quality finding; a delivery address never seen for the customer is a finding too (the row is imported).
 An order without `manager` is credited to whoever owned the customer on `order_date` (the ownership ledger).
 Payments are written in batches too (`payments_record_many`: the same checks, matching, overpayment rule,
