@@ -127,7 +127,7 @@ class OrdersKind(Kind):
             keys_in(Order, "external_id", [k for k, _r in chunk])).order_by().values(
             "pk", "external_id", *ORDER_UPDATE_FIELDS)}
         customers = {c["external_id"]: c for c in Customer.objects.filter(keys_in(
-            Customer, "external_id", {r.get("customer", "") for _k, (_n, r) in chunk})).order_by().values(
+            Customer, "external_id", {r.get("customer", "") for _k, (_n, r) in chunk} - {""})).order_by().values(
             "pk", "external_id", "owner_id", "name")}
         wanted = {r.get("manager", "") for _k, (_n, r) in chunk} - set(people) - {""}
         if wanted:
@@ -138,8 +138,10 @@ class OrdersKind(Kind):
         for key, (number, row) in chunk:
             problems = Problems()
             values = self._parse(row, problems, today, terms)
-            customer = customers.get(row.get("customer", ""))
-            if row.get("customer") and customer is None:
+            customer = customers.get(row.get("customer", "")) if row.get("customer") else None
+            if not row.get("customer"):
+                problems.add("customer", _("This field is required."))
+            elif customer is None:
                 problems.add("customer", _("Unknown customer %(id)s: kept as a data-quality finding.") % {
                     "id": row.get("customer")})
                 lost.append(DataQualityFinding(kind=FindingKind.UNKNOWN_CUSTOMER, subject=f"order:{key}"[:120],
@@ -395,7 +397,7 @@ class PaymentsKind(Kind):
         alone, after the new payments before it are written."""
         existing = {p.external_id: p for p in Payment.objects.filter(external_id__in=[k for k, _r in chunk])}
         customers = {k: v for k, v in Customer.objects.filter(external_id__in={
-            r.get("customer", "") for _k, (_n, r) in chunk}).values_list("external_id", "pk") if k}
+            r.get("customer", "") for _k, (_n, r) in chunk} - {""}).values_list("external_id", "pk") if k}
         orders = {k: v for k, v in Order.objects.filter(external_id__in={
             r.get("order", "") for _k, (_n, r) in chunk} - {""}).values_list("external_id", "pk") if k}
         pending: list[tuple[int, str, services.NewPayment]] = []
@@ -408,7 +410,9 @@ class PaymentsKind(Kind):
             if amount is None and not row.get("amount"):
                 problems.add("amount", _("This field is required."))
             customer_id = customers.get(row.get("customer", ""))
-            if customer_id is None:
+            if not row.get("customer"):
+                problems.add("customer", _("This field is required."))
+            elif customer_id is None:
                 problems.add("customer", _("Unknown customer %(id)s: kept as a data-quality finding.") % {
                     "id": row.get("customer", "")})
             order_id = orders.get(row.get("order", "")) if row.get("order") else None

@@ -147,3 +147,24 @@ def test_export_roundtrip(world: Any, book: Book) -> None:
     assert b"O-1" in exported.content and exported.rows == 1
     again = import_run(actor=None, kind="orders", data=exported.content, filename="orders.csv")
     assert again.unchanged == 1
+
+
+@pytest.mark.parametrize("kind, header, row", [
+    ("orders", None, "O-7,,{day},100,,,,,,"),
+    ("payments", "external_id,customer,paid_on,amount,order,payer_name,payer_account,currency,over_reason",
+     "P-7,,{day},100,,,,CNY,"),
+])
+def test_a_row_without_a_customer_is_refused_not_given_to_a_customer_without_external_id(
+        world: Any, book: Book, kind: str, header: str | None, row: str) -> None:
+    # given: customers registered by hand have no external id (the import's empty cell must not find them)
+    from kamguard.customers.models import Customer
+
+    Customer.objects.filter(pk=book.acme.pk).update(external_id="")
+    before = (Order.objects.count(), Payment.objects.count(), DataQualityFinding.objects.count())
+    data = _csv(row.format(day=_day(1)), **({"header": header} if header else {}))
+    # when
+    report = import_run(actor=None, kind=kind, file_format="csv", data=data)
+    # then: the row is reported as missing its customer, nothing is written, nothing crashes
+    assert report.created == 0
+    assert [(p.row, p.column, p.message) for p in report.errors] == [(2, "customer", "此项为必填项。")]
+    assert (Order.objects.count(), Payment.objects.count(), DataQualityFinding.objects.count()) == before
