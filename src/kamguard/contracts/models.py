@@ -113,12 +113,13 @@ class OrderStatus(models.TextChoices):
 class Order(models.Model):
     external_id = models.CharField(_("external id"), max_length=64, unique=True, null=True, blank=True)
     number = models.CharField(_("number"), max_length=64, blank=True)
+    # customer and manager: no index of their own, the (…, order_date) indexes below serve every lookup by them
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
-                                 related_name="orders")
+                                 related_name="orders", db_index=False)
     contract = models.ForeignKey(Contract, verbose_name=_("contract"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="orders")
     manager = models.ForeignKey(USER, verbose_name=_("credited manager"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="orders")
+                                on_delete=models.PROTECT, related_name="orders", db_index=False)
     source = models.CharField(_("source"), max_length=10, choices=OrderSource.choices, default=OrderSource.MANUAL)
     status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.OPEN)
     order_date = models.DateField(_("order date"), db_index=True)
